@@ -1,0 +1,255 @@
+"""`commerce-exporter` commands: serve, collect, check-config, demo-db, providers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from exporter import __version__
+from exporter.app import Exporter
+from exporter.config import Config, load_config
+from exporter.errors import ConfigError, ProviderLoadError
+from exporter.registry import discover, instantiate, load_providers
+
+log = logging.getLogger("exporter")
+
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+DEMO_DB_ENV = "COMMERCE_DEMO_DB"
+DEMO_MAX_AGE = 24 * 3600
+"""The demo database is rebuilt once a day so its windowed values (new orders…) stay alive."""
+
+
+def demo_database_path() -> Path:
+    """Where `--demo` keeps its SQLite file (override with COMMERCE_DEMO_DB)."""
+    configured = os.environ.get(DEMO_DB_ENV)
+    if configured:
+        return Path(configured)
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return cache / "commerce-exporter" / "demo.sqlite"
+
+
+def ensure_demo_database(path: Path | None = None) -> str:
+    """Create (or refresh, when a day old) the small demo database; returns its URL."""
+    from sqlalchemy import create_engine
+
+    from providers.demo import DemoSize, create_demo_database
+
+    path = path or demo_database_path()
+    fresh = path.exists() and time.time() - path.stat().st_mtime < DEMO_MAX_AGE
+    if not fresh:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        engine = create_engine(f"sqlite:///{partial}")
+        try:
+            create_demo_database(engine, DemoSize(), anchor=datetime.now(UTC).replace(tzinfo=None))
+        finally:
+            engine.dispose()
+        partial.replace(path)
+        log.info("demo database created at %s", path)
+    return f"sqlite:///{path}"
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # APScheduler logs every job start and end at INFO; only its warnings matter here.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+
+
+def _config_loader(args: argparse.Namespace) -> Callable[[], Config]:
+    """A function that reads the config as the command line says (called again on every reload)."""
+    overrides: dict[str, dict[str, Any]] = {}
+    if getattr(args, "demo", False):
+        overrides["database"] = {"url": ensure_demo_database(), "password_file": None}
+    if getattr(args, "listen", None):
+        overrides["server"] = {"listen": args.listen}
+    return lambda: load_config(args.config, overrides=overrides)
+
+
+def _print_config_error(err: ConfigError) -> int:
+    print(f"configuration error:\n{err}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from exporter.http import start_server
+
+    loader = _config_loader(args)
+    exporter = Exporter(loader)
+    try:
+        exporter.start()
+    except ConfigError as err:
+        return _print_config_error(err)
+    assert exporter.runtime is not None
+    server = exporter.runtime.config.server
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        loop.add_signal_handler(signal.SIGTERM, stop.set)
+        loop.add_signal_handler(signal.SIGINT, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, exporter.reload))
+        runner = await start_server(exporter, server)
+        log.info("listening on %s, metrics at %s", server.listen, server.metrics_path)
+        await stop.wait()
+        log.info("stopping")
+        await runner.cleanup()
+
+    try:
+        asyncio.run(run())
+    except OSError as err:
+        log.error("cannot listen on %s: %s", server.listen, err.strerror or err)
+        return EXIT_RUNTIME
+    finally:
+        exporter.stop(wait=False)
+    return EXIT_OK
+
+
+def cmd_collect(args: argparse.Namespace) -> int:
+    exporter = Exporter(_config_loader(args))
+    try:
+        results = exporter.collect_once()
+    except ConfigError as err:
+        return _print_config_error(err)
+    finally:
+        exporter.stop()
+    body = exporter.scrape(openmetrics=args.format == "openmetrics", gzip=False)
+    out = sys.stdout.buffer
+    for piece in body.pieces:
+        out.write(piece)
+    out.flush()
+    failed = [r for r in results if not r.ok]
+    for result in failed:
+        print(f"provider {result.provider} failed ({result.reason}): {result.error}", file=sys.stderr)
+    return EXIT_RUNTIME if failed else EXIT_OK
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    try:
+        config = _config_loader(args)()
+        config.database_url()
+        loaded = load_providers(config)
+    except ConfigError as err:
+        return _print_config_error(err)
+    if loaded.failures:
+        problems = [f"providers.{f.name}: {f.message}" for f in loaded.failures]
+        print("configuration error:\n" + "\n".join(problems), file=sys.stderr)
+        return EXIT_USAGE
+    yaml.safe_dump(config.masked(), sys.stdout, sort_keys=False, allow_unicode=True)
+    print(f"# providers: {', '.join(p.name for p in loaded.providers) or 'none'}")
+    return EXIT_OK
+
+
+def cmd_demo_db(args: argparse.Namespace) -> int:
+    from sqlalchemy import create_engine
+
+    from exporter.db import safe_url
+    from providers.demo import DemoDatabaseNotEmpty, DemoSize, create_demo_database
+
+    size = DemoSize(platforms=args.platforms, vendors=args.vendors, orders=args.orders, seed=args.seed)
+    anchor = (
+        datetime.fromisoformat(args.anchor) if args.anchor else datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+    )
+    engine = create_engine(args.url)
+
+    def progress(table: str, rows: int, seconds: float) -> None:
+        print(f"{table:<24} {rows:>10,} rows {seconds:8.2f}s", file=sys.stderr)
+
+    started = time.perf_counter()
+    try:
+        counts = create_demo_database(engine, size, anchor=anchor, replace=args.replace, progress=progress)
+    except DemoDatabaseNotEmpty as err:
+        print(f"demo-db: {safe_url(args.url)}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        engine.dispose()
+    total = sum(counts.values())
+    print(f"{total:,} rows into {safe_url(args.url)} in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_providers(args: argparse.Namespace) -> int:
+    for candidate in discover():
+        try:
+            provider = instantiate(candidate)
+        except ProviderLoadError as err:
+            print(f"{candidate.name}\tFAILED\t{candidate.origin}\t{err}")
+            continue
+        keys = getattr(provider, "metric_keys", None) or []
+        bulk = "bulk" if hasattr(provider, "get_vendor_metrics_bulk") else "per-vendor"
+        print(f"{candidate.name}\t{bulk}\t{candidate.origin}\t{', '.join(keys)}")
+    return EXIT_OK
+
+
+# --- parsing ----------------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="commerce-exporter", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="collect on a schedule and serve /metrics")
+    serve.add_argument("--config", help="YAML config file (default: built-in defaults + environment)")
+    serve.add_argument("--listen", help="HOST:PORT, overrides server.listen")
+    serve.add_argument("--demo", action="store_true", help="use (and create) the SQLite demo database")
+    serve.set_defaults(handler=cmd_serve)
+
+    collect = commands.add_parser("collect", help="run every provider once and print the exposition")
+    collect.add_argument("--config")
+    collect.add_argument("--demo", action="store_true")
+    collect.add_argument("--format", choices=("text", "openmetrics"), default="text")
+    collect.set_defaults(handler=cmd_collect)
+
+    check = commands.add_parser("check-config", help="validate the config and print the effective one")
+    check.add_argument("--config")
+    check.add_argument("--demo", action="store_true", help=argparse.SUPPRESS)
+    check.set_defaults(handler=cmd_check_config)
+
+    demo = commands.add_parser("demo-db", help="create deterministic demo data in the reference schema")
+    demo.add_argument("--url", required=True, help="SQLAlchemy URL of the target database")
+    demo.add_argument("--platforms", type=_positive, default=3)
+    demo.add_argument("--vendors", type=_positive, default=40)
+    demo.add_argument("--orders", type=_positive, default=5_000)
+    demo.add_argument("--seed", type=int, default=42)
+    demo.add_argument("--anchor", help="'now' of the generated timestamps (ISO, UTC); default: now")
+    demo.add_argument("--replace", action="store_true", help="drop and recreate reference tables that have rows")
+    demo.set_defaults(handler=cmd_demo_db)
+
+    providers = commands.add_parser("providers", help="list discovered providers and their keys")
+    providers.set_defaults(handler=cmd_providers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script and `python -m exporter`."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level)
+    result: int = args.handler(args)
+    return result

@@ -1,0 +1,206 @@
+"""One provider run: directory → vendor and platform values → rendered snapshot, failures isolated."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from exporter.clock import Clock, utc_naive
+from exporter.contracts import MetricsContext
+from exporter.db import Database
+from exporter.directory import Directory, Plan, PlatformRule, Shard, load_directory, plan_all, plan_run
+from exporter.durations import format_duration, parse_duration
+from exporter.errors import DatabaseError, ExporterError, FailureReason
+from exporter.registry import LoadedProvider
+from exporter.render import DropReason, FamilyBuilder, Prepared, info_families, prepare
+from exporter.selfmetrics import SelfMetrics
+from exporter.store import INFO, SnapshotStore
+
+log = logging.getLogger(__name__)
+
+
+class MalformedOutput(ExporterError):
+    """A provider returned something that is not the shape the protocol promises."""
+
+
+@dataclass(frozen=True)
+class CollectionSettings:
+    """What every provider run shares: names, window, shard, enablement rules."""
+
+    namespace: str = "commerce"
+    vendor_series: bool = True
+    period: str = "30d"
+    shard: Shard = field(default_factory=Shard)
+    rules: Mapping[str, PlatformRule] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Computed:
+    """Raw values of one run, before rendering."""
+
+    directory: Directory
+    plan: Plan
+    vendor_values: Mapping[int, list[Any]]
+    platform_values: Mapping[int, list[Any]]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """How one provider run ended."""
+
+    provider: str
+    ok: bool
+    duration: float
+    series: int = 0
+    reason: FailureReason | None = None
+    error: str | None = None
+    dropped: Mapping[DropReason, int] = field(default_factory=dict)
+
+
+def _as_list(result: Any) -> list[Any]:
+    if isinstance(result, (list, tuple)):
+        return list(result)
+    raise MalformedOutput(f"expected a list of MetricValue, got {type(result).__name__}")
+
+
+class Collector:
+    """Runs providers against the database and publishes their rendered snapshots."""
+
+    def __init__(
+        self,
+        database: Database,
+        store: SnapshotStore,
+        metrics: SelfMetrics,
+        settings: CollectionSettings,
+        *,
+        clock: Clock,
+        on_database_error: Callable[[], None] | None = None,
+        completed: set[str] | None = None,
+    ) -> None:
+        self.database = database
+        self.store = store
+        self.metrics = metrics
+        self.settings = settings
+        self.clock = clock
+        self.on_database_error = on_database_error
+        self.completed: set[str] = set() if completed is None else completed
+        """Providers that finished at least one run (shared across reloads by the caller)."""
+        self._info_directory: Directory | None = None
+        self._info: Prepared | None = None
+
+    def context(self) -> MetricsContext:
+        """[now − period, now] in naive UTC."""
+        now = utc_naive(self.clock)
+        return MetricsContext(
+            date_from=now - parse_duration(self.settings.period), date_to=now, period=self.settings.period
+        )
+
+    def compute(self, provider: LoadedProvider, db: Session) -> Computed:
+        """Directory, plan and values of one run (no rendering, no publishing)."""
+        directory = load_directory(db)
+        plan = plan_run(
+            provider.name,
+            directory,
+            self.settings.rules,
+            self.settings.shard,
+            vendor_series=self.settings.vendor_series,
+        )
+        context = self.context()
+        impl: Any = provider.provider
+        vendor_values: Mapping[int, list[Any]] = {}
+        if plan.vendor_ids:
+            if provider.bulk_vendors:
+                vendor_values = self._mapping(impl.get_vendor_metrics_bulk(db, plan.vendor_ids, context))
+            else:
+                vendor_values = {v: _as_list(impl.get_vendor_metrics(db, v, context)) for v in plan.vendor_ids}
+        platform_values: Mapping[int, list[Any]] = {}
+        platform_ids = [p.id for p in plan.platforms]
+        if platform_ids and self.settings.shard.exports_platforms:
+            if provider.bulk_platforms:
+                platform_values = self._mapping(impl.get_platform_metrics_bulk(db, platform_ids, context))
+            else:
+                platform_values = {p: _as_list(impl.get_platform_metrics(db, p, context)) for p in platform_ids}
+        return Computed(directory, plan, vendor_values, platform_values)
+
+    @staticmethod
+    def _mapping(result: Any) -> dict[int, list[Any]]:
+        if not isinstance(result, Mapping):
+            raise MalformedOutput(f"expected a mapping of id → list of MetricValue, got {type(result).__name__}")
+        return {owner: _as_list(values) for owner, values in result.items()}
+
+    def run(self, provider: LoadedProvider) -> RunResult:
+        """Compute, render and publish one provider; a failure keeps its last good snapshot."""
+        name = provider.name
+        started = self.clock.monotonic()
+        self.metrics.provider_runs.labels(name).inc()
+        try:
+            with self.database.session() as db:
+                computed = self.compute(provider, db)
+        except DatabaseError as err:
+            if self.on_database_error is not None:
+                self.on_database_error()
+            return self._failed(provider, started, err.reason, str(err))
+        except MalformedOutput as err:
+            return self._failed(provider, started, FailureReason.INVALID, str(err))
+        except Exception as err:  # a provider may raise anything; it must not stop the others
+            log.debug("provider %s raised", name, exc_info=True)
+            return self._failed(provider, started, FailureReason.ERROR, f"{type(err).__name__}: {err}")
+        with self.store.publishing:
+            builder = FamilyBuilder(
+                self.settings.namespace,
+                name,
+                format_duration(provider.interval),
+                allowed_keys=provider.keys,
+                taken=self.store.names_taken(by_other_than=name),
+            )
+            builder.add_vendors(computed.directory, computed.plan, computed.vendor_values)
+            builder.add_platforms(computed.plan, computed.platform_values)
+            rendered = builder.build()
+            prepared = prepare(rendered.families)
+            self.store.publish(name, prepared, provider.stale_after.total_seconds())
+            self._publish_info(computed.directory, provider.stale_after.total_seconds())
+        for reason, count in rendered.dropped.items():
+            self.metrics.values_dropped.labels(name, reason.value).inc(count)
+        duration = self.clock.monotonic() - started
+        self.completed.add(name)
+        self.metrics.provider_duration.labels(name).set(duration)
+        self.metrics.provider_series.labels(name).set(prepared.series)
+        if rendered.invalid:
+            message = f"{rendered.invalid} malformed value(s) dropped"
+            self._count_failure(provider, FailureReason.INVALID, message)
+            return RunResult(name, False, duration, prepared.series, FailureReason.INVALID, message, rendered.dropped)
+        self.metrics.provider_up.labels(name).set(1)
+        self.metrics.provider_last_success.labels(name).set(self.clock.wall())
+        log.debug("provider %s: %d series in %.3fs", name, prepared.series, duration)
+        return RunResult(name, True, duration, prepared.series, dropped=rendered.dropped)
+
+    def _publish_info(self, directory: Directory, stale_after: float) -> None:
+        """Info metrics follow the newest directory; re-rendered only when it changed."""
+        if self._info is None or directory != self._info_directory:
+            plan = plan_all(directory, self.settings.shard, vendor_series=self.settings.vendor_series)
+            families = info_families(
+                self.settings.namespace,
+                directory,
+                plan,
+                platforms=self.settings.shard.exports_platforms,
+                vendors=self.settings.vendor_series,
+            )
+            self._info, self._info_directory = prepare(families), directory
+        self.store.publish(INFO, self._info, stale_after)
+
+    def _count_failure(self, provider: LoadedProvider, reason: FailureReason, message: str) -> None:
+        self.metrics.provider_up.labels(provider.name).set(0)
+        self.metrics.provider_failures.labels(provider.name, reason.value).inc()
+        log.warning("provider %s failed (%s): %s", provider.name, reason.value, message)
+
+    def _failed(self, provider: LoadedProvider, started: float, reason: FailureReason, message: str) -> RunResult:
+        duration = self.clock.monotonic() - started
+        self.completed.add(provider.name)
+        self.metrics.provider_duration.labels(provider.name).set(duration)
+        self.metrics.provider_series.labels(provider.name).set(self.store.series(provider.name))
+        self._count_failure(provider, reason, message)
+        return RunResult(provider.name, False, duration, self.store.series(provider.name), reason, message)

@@ -1,0 +1,380 @@
+"""YAML config → validated, frozen `Config`; every problem is reported with its path."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from exporter.db import parse_url, safe_url
+from exporter.directory import PlatformRule, Shard
+from exporter.durations import format_duration, parse_duration
+from exporter.errors import ConfigError
+from exporter.naming import valid_namespace
+
+DATABASE_URL_ENV = "COMMERCE_DATABASE_URL"
+"""Environment variable that supplies `database.url` when the config file does not."""
+
+_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_LISTEN = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
+_FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+_PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def _duration(value: Any) -> Any:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"expected a duration like 30s, 5m or 30d, got {value!r}")
+    if isinstance(value, (int, float)):
+        raise ValueError(f'expected a duration with a unit like 30s, 5m or 30d, got {value} (write "{value}s")')
+    return parse_duration(value)
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+"""A duration written `30s`, `5m`, `1h30m` or `30d`."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseConfig(_Section):
+    """`database`: where the platform's data lives and how long the exporter may wait for it."""
+
+    url: str | None = Field(default=None, description="SQLAlchemy URL; or COMMERCE_DATABASE_URL.")
+    password_file: Path | None = Field(default=None, description="File whose content is the password.")
+    pool_size: int = Field(default=3, ge=1, le=64)
+    connect_timeout: Duration = timedelta(seconds=5)
+    statement_timeout: Duration = timedelta(seconds=30)
+
+    @field_validator("url")
+    @classmethod
+    def _parsable(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_url(value)
+            except ConfigError as err:
+                raise ValueError(err.problems[0][1]) from None
+        return value
+
+
+class ServerConfig(_Section):
+    """`server`: the HTTP endpoint."""
+
+    listen: str = "0.0.0.0:9814"
+    metrics_path: str = Field(default="/metrics", pattern=r"^/[A-Za-z0-9._~/\-]*$")
+    web_config_file: Path | None = None
+    reload_endpoint: bool = Field(default=False, description="Accept POST /-/reload.")
+    max_connections: int = Field(default=64, ge=1, le=10_000)
+
+    @field_validator("listen")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        match = _LISTEN.match(value)
+        if not match or not 0 < int(match["port"]) < 65536:
+            raise ValueError(f'expected HOST:PORT like 0.0.0.0:9814 or [::1]:9814, got "{value}"')
+        return value
+
+    @property
+    def host(self) -> str:
+        """Listen host without IPv6 brackets ("" means every interface)."""
+        host = self.listen.rsplit(":", 1)[0]
+        return host[1:-1] if host.startswith("[") else host
+
+    @property
+    def port(self) -> int:
+        """Listen port."""
+        return int(self.listen.rsplit(":", 1)[1])
+
+
+class CollectionConfig(_Section):
+    """`collection`: how often and over what the providers run."""
+
+    interval: Duration = timedelta(seconds=60)
+    period: str = Field(default="30d", description="Window of windowed values (orders.new, customers.new).")
+    stale_after: Duration | None = Field(default=None, description="Default: 3 × the provider's interval.")
+    concurrency: int = Field(default=2, ge=1, le=32)
+    shard: str = Field(default="0/1", description="i/n: export the vendors whose code hashes to i of n.")
+
+    @field_validator("period")
+    @classmethod
+    def _period(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+    @field_validator("shard")
+    @classmethod
+    def _shard(cls, value: str) -> str:
+        match = re.fullmatch(r"(\d+)/(\d+)", value.strip())
+        if not match or not 0 <= int(match[1]) < int(match[2]):
+            raise ValueError(f'expected i/n with 0 ≤ i < n, like 0/1 or 2/4, got "{value}"')
+        return value.strip()
+
+    @property
+    def shard_spec(self) -> Shard:
+        """The parsed shard."""
+        index, count = self.shard.split("/")
+        return Shard(int(index), int(count))
+
+
+class ExpositionConfig(_Section):
+    """`exposition`: names and cardinality."""
+
+    namespace: str = "commerce"
+    vendor_series: bool = Field(default=True, description="Export vendor-scope series and vendor info.")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if not valid_namespace(value):
+            raise ValueError(f'expected letters, digits and "_", not starting with a digit, got "{value}"')
+        return value
+
+
+class ProviderConfig(_Section):
+    """`providers.<name>`: one provider's schedule, settings and key allowlist."""
+
+    enabled: bool = True
+    interval: Duration | None = None
+    stale_after: Duration | None = None
+    factory: str | None = Field(default=None, description='"package.module:attribute" of a zero-argument factory.')
+    settings: dict[str, Any] = Field(default_factory=dict)
+    keys: tuple[str, ...] | None = Field(default=None, description="Export only these keys.")
+
+    @field_validator("factory")
+    @classmethod
+    def _factory(cls, value: str | None) -> str | None:
+        if value is not None and not _FACTORY.match(value):
+            raise ValueError(f'expected "package.module:attribute", got "{value}"')
+        return value
+
+
+class PlatformConfig(_Section):
+    """`platforms.<code>`: providers forced on or off for one platform."""
+
+    enable: tuple[str, ...] = ()
+    disable: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> PlatformConfig:
+        both = sorted(set(self.enable) & set(self.disable))
+        if both:
+            raise ValueError(f"{', '.join(both)} cannot be both enabled and disabled")
+        return self
+
+    @property
+    def rule(self) -> PlatformRule:
+        """As the enablement rule `directory.is_enabled` applies."""
+        return PlatformRule(enable=frozenset(self.enable), disable=frozenset(self.disable))
+
+
+class Config(_Section):
+    """The whole configuration."""
+
+    database: DatabaseConfig = DatabaseConfig()
+    server: ServerConfig = ServerConfig()
+    collection: CollectionConfig = CollectionConfig()
+    exposition: ExpositionConfig = ExpositionConfig()
+    providers: dict[str, ProviderConfig] = Field(default_factory=dict)
+    platforms: dict[str, PlatformConfig] = Field(default_factory=dict)
+
+    @field_validator("providers")
+    @classmethod
+    def _provider_names(cls, value: dict[str, ProviderConfig]) -> dict[str, ProviderConfig]:
+        for name in value:
+            if not _PROVIDER_NAME.match(name):
+                raise ValueError(f'provider names are lower-case module codes like "orders", got "{name}"')
+        return value
+
+    def provider(self, name: str) -> ProviderConfig:
+        """`providers.<name>`, or the defaults."""
+        return self.providers.get(name) or ProviderConfig()
+
+    def interval(self, name: str) -> timedelta:
+        """The provider's run interval."""
+        return self.provider(name).interval or self.collection.interval
+
+    def stale_after(self, name: str) -> timedelta:
+        """How long a failed provider's last good series stay exported."""
+        return self.provider(name).stale_after or self.collection.stale_after or 3 * self.interval(name)
+
+    @property
+    def rules(self) -> dict[str, PlatformRule]:
+        """Per-platform enablement rules by platform code."""
+        return {code: platform.rule for code, platform in self.platforms.items()}
+
+    def database_url(self) -> str:
+        """The URL with the password from `password_file` applied."""
+        url = self.database.url
+        if url is None:
+            raise ConfigError([("database.url", f"required: set it in the config file or in {DATABASE_URL_ENV}")])
+        if self.database.password_file is None:
+            return url
+        try:
+            password = self.database.password_file.read_text().strip()
+        except OSError as err:
+            raise ConfigError([("database.password_file", f"cannot read: {err.strerror}")]) from err
+        return parse_url(url).set(password=password).render_as_string(hide_password=False)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective config as plain data, secrets masked (for `check-config`)."""
+        data = self.model_dump(mode="json")
+        if self.database.url:
+            data["database"]["url"] = safe_url(self.database.url)
+        return data
+
+
+# --- loading ----------------------------------------------------------------------------------
+
+
+def substitute(value: Any, env: Mapping[str, str], path: str = "") -> Any:
+    """Replace `${VAR}` / `${VAR:-default}` in every string; `$$` is a literal `$`."""
+    if isinstance(value, dict):
+        return {k: substitute(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise ConfigError(
+            [(path, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")]
+        )
+
+    return _REFERENCE.sub(replace, value)
+
+
+def _location(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for item in loc:
+        if isinstance(item, int):
+            parts.append(f"[{item}]")
+        elif item in ("function-after", "function-before") or str(item).startswith(("function-", "constrained-")):
+            continue
+        else:
+            parts.append(f".{item}" if parts else str(item))
+    return "".join(parts)
+
+
+_TYPE_WORDS = {
+    "int": "an integer",
+    "bool": "true or false",
+    "string": "a string",
+    "dict": "a mapping",
+    "list": "a list",
+    "tuple": "a list",
+    "float": "a number",
+    "path": "a file path",
+}
+
+
+def describe_errors(error: ValidationError, prefix: str = "") -> list[tuple[str, str]]:
+    """Pydantic errors as (path, message) in the words of this config file."""
+    problems = []
+    for item in error.errors(include_url=False):
+        path = _location(tuple(item["loc"]))
+        if prefix:
+            path = f"{prefix}.{path}" if path else prefix
+        kind = item["type"]
+        given = item.get("input")
+        if kind == "missing":
+            message = "required value is missing"
+        elif kind == "extra_forbidden":
+            message = "unknown key (check the spelling; config/exporter.yml lists every option)"
+        elif kind.endswith(("_type", "_parsing")) and kind.split("_")[0] in _TYPE_WORDS:
+            message = f"expected {_TYPE_WORDS[kind.split('_')[0]]}, got {given!r}"
+        else:
+            message = str(item["msg"]).removeprefix("Value error, ")
+        problems.append((path, message))
+    return problems
+
+
+Overrides = Mapping[str, Mapping[str, Any]]
+"""Command-line values by section and key, applied over the file before validation."""
+
+
+def parse_config(
+    raw: Any, *, env: Mapping[str, str] | None = None, source: str | None = None, overrides: Overrides | None = None
+) -> Config:
+    """Validate parsed YAML (a mapping or None) into a Config."""
+    env = os.environ if env is None else env
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError([("", f"the config must be a mapping of sections, got {type(raw).__name__}")], source)
+    try:
+        data = substitute(raw, env)
+    except ConfigError as err:
+        raise ConfigError(err.problems, source) from None
+    for section, values in (overrides or {}).items():
+        current = data.get(section)
+        data[section] = {**(current if isinstance(current, dict) else {}), **values}
+    database = data.get("database")
+    if isinstance(database, dict) and database.get("url") is None and env.get(DATABASE_URL_ENV):
+        data = {**data, "database": {**database, "url": env[DATABASE_URL_ENV]}}
+    elif database is None and env.get(DATABASE_URL_ENV):
+        data = {**data, "database": {"url": env[DATABASE_URL_ENV]}}
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(describe_errors(err), source) from None
+    if config.database.pool_size < config.collection.concurrency + 1:
+        raise ConfigError(
+            [
+                (
+                    "database.pool_size",
+                    f"must be at least collection.concurrency + 1 = {config.collection.concurrency + 1} "
+                    "(one connection per concurrent provider run plus the health check)",
+                )
+            ],
+            source,
+        )
+    return config
+
+
+def load_config(
+    path: str | Path | None, *, env: Mapping[str, str] | None = None, overrides: Overrides | None = None
+) -> Config:
+    """Read, substitute and validate a YAML file (None: defaults plus environment)."""
+    if path is None:
+        return parse_config({}, env=env, overrides=overrides)
+    source = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError([("", f"cannot read the config file: {err.strerror}")], source) from err
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(err, "problem", None) or str(err)
+        raise ConfigError([("", f"not valid YAML: {where}{problem}")], source) from None
+    return parse_config(raw, env=env, source=source, overrides=overrides)

@@ -1,0 +1,116 @@
+"""The provider contract: value records, the query context and the provider protocols."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+MetricNumber: TypeAlias = int | float | Decimal
+"""A numeric metric value; money is a `Decimal` so it stays exact to the cent."""
+
+MetricScalar: TypeAlias = MetricNumber | str | bool
+"""Anything a provider may put in `MetricValue.value`; strings become `_info` series."""
+
+
+class Scope(StrEnum):
+    """Whether a value describes one vendor or one platform; part of every family name."""
+
+    VENDOR = "vendor"
+    PLATFORM = "platform"
+
+
+@dataclass(slots=True)
+class MetricValue:
+    """One value computed by a provider for one vendor or one platform.
+
+    `period` is an extension of the seed record: set it on values that cover the
+    `MetricsContext` window (for example `"30d"`); it is exported as the `period` label.
+    """
+
+    key: str
+    value: MetricScalar | None
+    label: str
+    category: str
+    icon: str | None = None
+    description: str | None = None
+    unit: str | None = None
+    trend: str | None = None
+    trend_value: float | None = None
+    period: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricsContext:
+    """The time window a provider computes windowed values over (naive UTC)."""
+
+    date_from: datetime | None = None
+    date_to: datetime | None = None
+    include_trends: bool = False
+    period: str = "30d"
+
+
+@runtime_checkable
+class MetricsProviderProtocol(Protocol):
+    """The seed protocol every provider implements: one vendor or one platform per call."""
+
+    @property
+    def metrics_category(self) -> str:
+        """Category (and module code) of this provider's metrics, e.g. `orders`."""
+        ...
+
+    def get_vendor_metrics(
+        self, db: Session, vendor_id: int, context: MetricsContext | None = None
+    ) -> list[MetricValue]:
+        """Metrics of one vendor, independent of platform."""
+        ...
+
+    def get_platform_metrics(
+        self, db: Session, platform_id: int, context: MetricsContext | None = None
+    ) -> list[MetricValue]:
+        """Metrics aggregated over the vendors actively linked to one platform."""
+        ...
+
+
+@runtime_checkable
+class BulkVendorMetricsProvider(Protocol):
+    """Optional extension: every requested vendor in a constant number of grouped queries."""
+
+    def get_vendor_metrics_bulk(
+        self, db: Session, vendor_ids: Collection[int], context: MetricsContext
+    ) -> Mapping[int, list[MetricValue]]:
+        """Metrics per vendor id; vendors missing from the mapping export nothing."""
+        ...
+
+
+@runtime_checkable
+class BulkPlatformMetricsProvider(Protocol):
+    """Optional extension: every requested platform in a constant number of grouped queries."""
+
+    def get_platform_metrics_bulk(
+        self, db: Session, platform_ids: Collection[int], context: MetricsContext
+    ) -> Mapping[int, list[MetricValue]]:
+        """Metrics per platform id."""
+        ...
+
+
+@runtime_checkable
+class ConfigurableProvider(Protocol):
+    """Optional extension: a provider that takes validated settings from the config file.
+
+    `settings_model` is a pydantic model class (unknown keys should be forbidden); the
+    registry validates `providers.<name>.settings` with it and passes the instance to
+    `configure` before the first run.
+    """
+
+    settings_model: Any
+
+    def configure(self, settings: Any) -> None:
+        """Apply validated settings."""
+        ...

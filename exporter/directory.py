@@ -1,0 +1,159 @@
+"""Who is exported: active platforms, their vendor sets A(P), module enablement and shards."""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from providers.schema import Platform, PlatformModule, Vendor, VendorPlatform
+
+CORE_MODULES = frozenset({"tenancy", "customers", "cms"})
+"""Modules a `platform_modules` row cannot disable (the config still can)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformInfo:
+    """An active platform."""
+
+    id: int
+    code: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class VendorInfo:
+    """A vendor with at least one active link to an active platform."""
+
+    id: int
+    code: str
+    name: str
+    bucket: int = 0
+    """CRC-32 of the vendor code: the stable hash shards split on (same on every host)."""
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The platform/vendor structure read at the start of every provider run.
+
+    `members[p]` is A(P) for every active platform, ordered by vendor code so the
+    exposition is stable from run to run.
+    """
+
+    platforms: Mapping[int, PlatformInfo]
+    vendors: Mapping[int, VendorInfo]
+    members: Mapping[int, Sequence[int]]
+    modules: Mapping[int, Mapping[str, bool]] = field(default_factory=dict)
+
+
+def load_directory(db: Session) -> Directory:
+    """Three statements, whatever the number of vendors."""
+    platforms_t, links_t, vendors_t = Platform.__table__, VendorPlatform.__table__, Vendor.__table__
+    modules_t = PlatformModule.__table__
+    platforms = {
+        row.id: PlatformInfo(row.id, row.code, row.name)
+        for row in db.execute(
+            select(platforms_t.c.id, platforms_t.c.code, platforms_t.c.name).where(platforms_t.c.is_active.is_(True))
+        )
+    }
+    vendors: dict[int, VendorInfo] = {}
+    members: dict[int, list[int]] = defaultdict(list)
+    links = (
+        select(links_t.c.platform_id, vendors_t.c.id, vendors_t.c.vendor_code, vendors_t.c.name)
+        .join(vendors_t, vendors_t.c.id == links_t.c.vendor_id)
+        .where(links_t.c.is_active.is_(True))
+    )
+    for link in db.execute(links):
+        if link.platform_id not in platforms:
+            continue
+        if link.id not in vendors:
+            vendors[link.id] = VendorInfo(link.id, link.vendor_code, link.name, zlib.crc32(link.vendor_code.encode()))
+        members[link.platform_id].append(link.id)
+    modules: dict[int, dict[str, bool]] = defaultdict(dict)
+    for module in db.execute(select(modules_t.c.platform_id, modules_t.c.module_code, modules_t.c.is_enabled)):
+        modules[module.platform_id][module.module_code] = bool(module.is_enabled)
+    ordered = {
+        platform_id: tuple(sorted(ids, key=lambda vendor_id: vendors[vendor_id].code))
+        for platform_id, ids in members.items()
+    }
+    return Directory(platforms=platforms, vendors=vendors, members=ordered, modules=dict(modules))
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformRule:
+    """Config overrides for one platform (by code): providers forced on or off."""
+
+    enable: frozenset[str] = frozenset()
+    disable: frozenset[str] = frozenset()
+
+
+def is_enabled(provider: str, platform: PlatformInfo, directory: Directory, rules: Mapping[str, PlatformRule]) -> bool:
+    """Config `enable`/`disable` wins; else a `platform_modules` row (not for core modules); else on."""
+    rule = rules.get(platform.code)
+    if rule is not None:
+        if provider in rule.disable:
+            return False
+        if provider in rule.enable:
+            return True
+    row = directory.modules.get(platform.id, {}).get(provider)
+    if row is not None and provider not in CORE_MODULES:
+        return row
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """`collection.shard: i/n`: this replica exports the vendors whose code hashes to `i`."""
+
+    index: int = 0
+    count: int = 1
+
+    def owns(self, vendor: VendorInfo) -> bool:
+        """Whether this replica exports `vendor`."""
+        return self.count == 1 or vendor.bucket % self.count == self.index
+
+    @property
+    def exports_platforms(self) -> bool:
+        """Platform-scope values and platform info come from shard 0 only."""
+        return self.index == 0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one provider run computes: enabled platforms and the vendors exported under each."""
+
+    platforms: Sequence[PlatformInfo]
+    vendors_by_platform: Mapping[int, Sequence[int]]
+    vendor_ids: frozenset[int]
+
+
+def plan_run(
+    provider: str,
+    directory: Directory,
+    rules: Mapping[str, PlatformRule],
+    shard: Shard,
+    *,
+    vendor_series: bool = True,
+) -> Plan:
+    """Enabled platforms (by code) and, per platform, the vendors of A(P) this shard owns."""
+    platforms = sorted(
+        (p for p in directory.platforms.values() if is_enabled(provider, p, directory, rules)),
+        key=lambda p: p.code,
+    )
+    by_platform: dict[int, Sequence[int]] = {}
+    if vendor_series:
+        for platform in platforms:
+            by_platform[platform.id] = [
+                v for v in directory.members.get(platform.id, ()) if shard.owns(directory.vendors[v])
+            ]
+    vendor_ids = frozenset(v for ids in by_platform.values() for v in ids)
+    return Plan(platforms=platforms, vendors_by_platform=by_platform, vendor_ids=vendor_ids)
+
+
+def plan_all(directory: Directory, shard: Shard, *, vendor_series: bool = True) -> Plan:
+    """Every active platform and the vendors of A(P) this shard owns: the info metrics' scope."""
+    return plan_run("", directory, {}, shard, vendor_series=vendor_series)

@@ -1,0 +1,190 @@
+"""Provider discovery: entry points and config factories, validated against the protocol."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from exporter.config import Config, describe_errors
+from exporter.contracts import (
+    BulkPlatformMetricsProvider,
+    BulkVendorMetricsProvider,
+    MetricsProviderProtocol,
+)
+from exporter.errors import ConfigError, ProviderLoadError
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "commerce_exporter.providers"
+_CATEGORY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A provider that can be loaded: its name, where it comes from, and its factory loader."""
+
+    name: str
+    origin: str
+    load: Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class LoadedProvider:
+    """A provider ready to run, with its schedule and key allowlist."""
+
+    name: str
+    origin: str
+    provider: MetricsProviderProtocol
+    interval: timedelta
+    stale_after: timedelta
+    keys: frozenset[str] | None
+
+    @property
+    def bulk_vendors(self) -> bool:
+        """Whether vendor values come from one bulk call instead of one call per vendor."""
+        return isinstance(self.provider, BulkVendorMetricsProvider)
+
+    @property
+    def bulk_platforms(self) -> bool:
+        """Whether platform values come from one bulk call instead of one call per platform."""
+        return isinstance(self.provider, BulkPlatformMetricsProvider)
+
+    @property
+    def metric_keys(self) -> list[str]:
+        """Keys the provider declares (`metric_keys`), if it does."""
+        keys = getattr(self.provider, "metric_keys", None)
+        return list(keys) if isinstance(keys, (list, tuple)) else []
+
+
+@dataclass(frozen=True)
+class LoadFailure:
+    """A provider that was skipped, and why."""
+
+    name: str
+    origin: str
+    message: str
+
+
+def _import_factory(spec: str) -> Callable[[], Any]:
+    module_name, _, attribute = spec.partition(":")
+
+    def load() -> Any:
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+        return target
+
+    return load
+
+
+def discover(points: Iterable[EntryPoint] | None = None) -> list[Candidate]:
+    """Entry points of the `commerce_exporter.providers` group (loaded lazily, later)."""
+    found = entry_points(group=ENTRY_POINT_GROUP) if points is None else points
+    candidates = []
+    for point in sorted(found, key=lambda p: p.name):
+        dist = getattr(point, "dist", None)
+        where = f" ({dist.name} {dist.version})" if dist is not None else ""
+        candidates.append(Candidate(point.name, f"entry point {point.value}{where}", point.load))
+    return candidates
+
+
+def instantiate(candidate: Candidate) -> MetricsProviderProtocol:
+    """Import the factory, call it, and check the result against the protocol."""
+    try:
+        factory = candidate.load()
+    except Exception as err:  # an optional module may be broken in any way; it must not stop the rest
+        raise ProviderLoadError(candidate.name, f"cannot import: {type(err).__name__}: {err}") from err
+    if not callable(factory):
+        raise ProviderLoadError(candidate.name, f"{candidate.origin} is not a zero-argument factory")
+    try:
+        provider = factory()
+    except Exception as err:  # same: a failing factory skips this provider only
+        raise ProviderLoadError(candidate.name, f"factory failed: {type(err).__name__}: {err}") from err
+    if not isinstance(provider, MetricsProviderProtocol):
+        raise ProviderLoadError(
+            candidate.name,
+            "does not implement MetricsProviderProtocol "
+            "(needs metrics_category, get_vendor_metrics and get_platform_metrics)",
+        )
+    category = provider.metrics_category
+    if not isinstance(category, str) or not _CATEGORY.match(category):
+        raise ProviderLoadError(candidate.name, f"metrics_category must be a lower-case module code, got {category!r}")
+    return provider
+
+
+def _configure(name: str, provider: Any, settings: dict[str, Any]) -> None:
+    model = getattr(provider, "settings_model", None)
+    if model is None or not (isinstance(model, type) and issubclass(model, BaseModel)):
+        if settings:
+            raise ConfigError([(f"providers.{name}.settings", "this provider takes no settings")])
+        return
+    try:
+        validated = model.model_validate(settings)
+    except ValidationError as err:
+        raise ConfigError(describe_errors(err, prefix=f"providers.{name}.settings")) from None
+    provider.configure(validated)
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The outcome of loading every provider for one config."""
+
+    providers: list[LoadedProvider]
+    failures: list[LoadFailure]
+
+
+def load_providers(config: Config, candidates: Iterable[Candidate] | None = None) -> Loaded:
+    """Every enabled provider: entry points plus `providers.<name>.factory` entries.
+
+    Import or protocol failures are returned as `failures` (the caller logs and counts them);
+    invalid settings are configuration errors and raise ConfigError.
+    """
+    pool = {c.name: c for c in (discover() if candidates is None else candidates)}
+    for name, entry in config.providers.items():
+        if entry.factory:
+            pool[name] = Candidate(name, f"config factory {entry.factory}", _import_factory(entry.factory))
+    loaded: list[LoadedProvider] = []
+    failures: list[LoadFailure] = []
+    problems: list[tuple[str, str]] = []
+    for name, candidate in sorted(pool.items()):
+        entry = config.provider(name)
+        if not entry.enabled:
+            continue
+        try:
+            provider = instantiate(candidate)
+        except ProviderLoadError as err:
+            failures.append(LoadFailure(name, candidate.origin, str(err)))
+            continue
+        category = provider.metrics_category
+        if category != name:
+            log.warning(
+                "provider %s reports metrics_category %r; it is configured and labelled as %r", name, category, name
+            )
+        try:
+            _configure(name, provider, entry.settings)
+        except ConfigError as err:
+            problems += err.problems
+            continue
+        loaded.append(
+            LoadedProvider(
+                name=name,
+                origin=candidate.origin,
+                provider=provider,
+                interval=config.interval(name),
+                stale_after=config.stale_after(name),
+                keys=frozenset(entry.keys) if entry.keys is not None else None,
+            )
+        )
+    unknown = sorted(set(config.providers) - set(pool))
+    problems += [(f"providers.{name}", f"no such provider (known: {', '.join(sorted(pool))})") for name in unknown]
+    if problems:
+        raise ConfigError(problems)
+    return Loaded(loaded, failures)

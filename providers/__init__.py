@@ -1,0 +1,1 @@
+"""Built-in metrics providers, the reference schema and the demo data generator."""

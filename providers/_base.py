@@ -1,0 +1,133 @@
+"""The base of the built-in providers: catalog entries + grouped queries → both scopes, in bulk."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, ClassVar
+
+from sqlalchemy import Row
+from sqlalchemy.orm import Session
+
+from exporter.contracts import MetricScalar, MetricsContext, MetricValue, Scope
+from exporter.durations import parse_duration
+from providers._sql import Grouped, as_int
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """A catalog entry: how one key is labelled, described and measured."""
+
+    label: str
+    description: str
+    icon: str | None = None
+    unit: str | None = None
+    windowed: bool = False
+
+
+def money(cents: int) -> Decimal:
+    """Integer cents as an exact decimal amount (never a float: no drift)."""
+    return Decimal(cents).scaleb(-2)
+
+
+def average_money(cents: int, count: int) -> Decimal:
+    """Mean amount per item, rounded half-to-even to the cent."""
+    return (Decimal(cents) / Decimal(count) / 100).quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def default_context(now: datetime | None = None, period: str = "30d") -> MetricsContext:
+    """The window the exporter would use: [now − period, now] in naive UTC."""
+    end = now or datetime.now(UTC).replace(tzinfo=None)
+    return MetricsContext(date_from=end - parse_duration(period), date_to=end, period=period)
+
+
+GroupRows = Mapping[str, list[Row[Any]]]
+"""Rows of every group for one owner (vendor or platform), by group name."""
+
+
+def first(rows: GroupRows, group: str, column: str) -> int:
+    """An aggregate of a group without extra keys: one row, or none when the owner has no rows."""
+    found = rows[group]
+    return as_int(getattr(found[0], column)) if found else 0
+
+
+class GroupedProvider:
+    """Implements the seed protocol and both bulk extensions from `groups()` and `values()`.
+
+    A subclass declares its catalog (`CATALOG`), its grouped queries (`groups`) and how a
+    vendor's or a platform's rows become values (`values`). Every run issues one statement
+    per group and scope, however many vendors or platforms are asked for.
+    """
+
+    category: ClassVar[str]
+    CATALOG: ClassVar[Mapping[str, Spec]]
+
+    @property
+    def metrics_category(self) -> str:
+        """Category and module code, e.g. `orders`."""
+        return self.category
+
+    @property
+    def metric_keys(self) -> list[str]:
+        """Every key this provider can export (for `commerce-exporter providers`)."""
+        return list(self.CATALOG)
+
+    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
+        """The grouped queries, by name."""
+        raise NotImplementedError
+
+    def values(self, scope: Scope, rows: GroupRows, context: MetricsContext) -> list[MetricValue]:
+        """The values of one vendor or one platform from its rows in each group."""
+        raise NotImplementedError
+
+    def metric(self, key: str, value: MetricScalar, context: MetricsContext, *, unit: str | None = None) -> MetricValue:
+        """A `MetricValue` for `key`, labelled from the catalog."""
+        spec = self.CATALOG[key]
+        return MetricValue(
+            key=key,
+            value=value,
+            label=spec.label,
+            category=self.category,
+            icon=spec.icon,
+            description=spec.description,
+            unit=unit or spec.unit,
+            period=context.period if spec.windowed else None,
+        )
+
+    def _bulk(
+        self, db: Session, scope: Scope, owners: Collection[int], context: MetricsContext
+    ) -> dict[int, list[MetricValue]]:
+        groups = {name: group for name, group in self.groups(context).items() if scope in group.scopes}
+        fetched = {name: group.fetch(db, scope, owners) for name, group in groups.items()}
+        return {
+            owner: self.values(scope, {name: rows.get(owner, []) for name, rows in fetched.items()}, context)
+            for owner in owners
+        }
+
+    def get_vendor_metrics_bulk(
+        self, db: Session, vendor_ids: Collection[int], context: MetricsContext
+    ) -> dict[int, list[MetricValue]]:
+        """Values of every vendor in `vendor_ids`, one statement per vendor-scope group."""
+        return self._bulk(db, Scope.VENDOR, vendor_ids, context)
+
+    def get_platform_metrics_bulk(
+        self, db: Session, platform_ids: Collection[int], context: MetricsContext
+    ) -> dict[int, list[MetricValue]]:
+        """Values of every platform in `platform_ids`, one statement per platform-scope group."""
+        return self._bulk(db, Scope.PLATFORM, platform_ids, context)
+
+    def get_vendor_metrics(
+        self, db: Session, vendor_id: int, context: MetricsContext | None = None
+    ) -> list[MetricValue]:
+        """Seed protocol: one vendor."""
+        return self._bulk(db, Scope.VENDOR, [vendor_id], context or default_context())[vendor_id]
+
+    def get_platform_metrics(
+        self, db: Session, platform_id: int, context: MetricsContext | None = None
+    ) -> list[MetricValue]:
+        """Seed protocol: one platform."""
+        return self._bulk(db, Scope.PLATFORM, [platform_id], context or default_context())[platform_id]

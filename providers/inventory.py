@@ -1,0 +1,102 @@
+"""Inventory: stock units, reservations, availability, out-of-stock and low-stock products."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import and_, case, select
+
+from exporter.contracts import MetricsContext, MetricValue, Scope
+from providers._base import GroupedProvider, GroupRows, Spec, first
+from providers._sql import Grouped, count_where, total
+from providers.schema import Inventory, Product
+
+
+class InventorySettings(BaseModel):
+    """`providers.inventory.settings`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    low_stock_threshold: int = Field(
+        default=5, ge=0, description="An active product with 0 < available units ≤ this is low on stock."
+    )
+
+
+class InventoryMetricsProvider(GroupedProvider):
+    """The `inventory` module's metrics."""
+
+    category = "inventory"
+    settings_model = InventorySettings
+    CATALOG: ClassVar[Mapping[str, Spec]] = {
+        "inventory.units": Spec("Units in Stock", "Units on hand over all warehouses and bins.", "archive"),
+        "inventory.units_reserved": Spec("Reserved Units", "Units reserved for orders.", "lock-closed"),
+        "inventory.units_available": Spec(
+            "Available Units", "Units on hand minus reservations, never below 0 per bin.", "check"
+        ),
+        "inventory.out_of_stock": Spec("Out of Stock", "Active products with no available unit.", "exclamation"),
+        "inventory.low_stock": Spec(
+            "Low Stock", "Active products with available units above 0 and at most the threshold.", "trending-down"
+        ),
+    }
+
+    def __init__(self) -> None:
+        self.settings = InventorySettings()
+
+    def configure(self, settings: InventorySettings) -> None:
+        """Apply `providers.inventory.settings`."""
+        self.settings = settings
+
+    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
+        """Unit sums over inventory rows; stock states over active products' availability."""
+        inventory, products = Inventory.__table__, Product.__table__
+        free = case(
+            (
+                inventory.c.quantity > inventory.c.reserved_quantity,
+                inventory.c.quantity - inventory.c.reserved_quantity,
+            ),
+            else_=0,
+        )
+        # Availability per active product; a product without inventory rows has 0.
+        availability = (
+            select(
+                products.c.id.label("product_id"),
+                products.c.vendor_id.label("vendor_id"),
+                total(free).label("available"),
+            )
+            .select_from(products.outerjoin(inventory, inventory.c.product_id == products.c.id))
+            .where(products.c.is_active.is_(True))
+            .group_by(products.c.id, products.c.vendor_id)
+            .subquery("availability")
+        )
+        available = availability.c.available
+        return {
+            "units": Grouped(
+                source=inventory,
+                vendor_id=inventory.c.vendor_id,
+                columns={
+                    "units": total(inventory.c.quantity),
+                    "reserved": total(inventory.c.reserved_quantity),
+                    "available": total(free),
+                },
+            ),
+            "stock": Grouped(
+                source=availability,
+                vendor_id=availability.c.vendor_id,
+                columns={
+                    "out": count_where(available == 0),
+                    "low": count_where(and_(available > 0, available <= self.settings.low_stock_threshold)),
+                },
+            ),
+        }
+
+    def values(self, scope: Scope, rows: GroupRows, context: MetricsContext) -> list[MetricValue]:
+        """Unit sums and stock-state counts."""
+        return [
+            self.metric("inventory.units", first(rows, "units", "units"), context),
+            self.metric("inventory.units_reserved", first(rows, "units", "reserved"), context),
+            self.metric("inventory.units_available", first(rows, "units", "available"), context),
+            self.metric("inventory.out_of_stock", first(rows, "stock", "out"), context),
+            self.metric("inventory.low_stock", first(rows, "stock", "low"), context),
+        ]

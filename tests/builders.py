@@ -1,0 +1,118 @@
+"""Row builders for tests: insert reference-schema rows with defaults, and remember them.
+
+Every inserted row is also kept as a plain dict in `Rows.tables[table]`, so a test can compute
+the value it expects with plain Python over exactly the rows it inserted.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, insert
+
+from providers.schema import Base
+
+NOW = datetime(2026, 6, 15, 12, 0, 0)
+"""A fixed 'now' for tests; pass it to the exporter's clock so windows are exact."""
+
+
+class Rows:
+    """Inserts rows table by table with explicit ids and sensible defaults."""
+
+    def __init__(self, engine: Engine, now: datetime = NOW) -> None:
+        self.engine = engine
+        self.now = now
+        self.tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self._ids: dict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+
+    def add(self, table: str, **values: Any) -> dict[str, Any]:
+        """Insert one row into `table`; returns it (with its id)."""
+        row = {"id": next(self._ids[table]), **values}
+        with self.engine.begin() as connection:
+            connection.execute(insert(Base.metadata.tables[table]), [row])
+        self.tables[table].append(row)
+        return row
+
+    def ago(self, **delta: float) -> datetime:
+        """`now - timedelta(**delta)`."""
+        return self.now - timedelta(**delta)
+
+    # --- one helper per table, defaults for every NOT NULL column ---------------------------
+
+    def platform(self, code: str, *, name: str | None = None, active: bool = True, **extra: Any) -> dict[str, Any]:
+        return self.add("platforms", code=code, name=name or code.title(), is_active=active,
+                        created_at=self.ago(days=500), **extra)
+
+    def module(self, platform: dict[str, Any], code: str, enabled: bool) -> dict[str, Any]:
+        return self.add("platform_modules", platform_id=platform["id"], module_code=code, is_enabled=enabled)
+
+    def user(self, **extra: Any) -> dict[str, Any]:
+        n = len(self.tables["users"]) + 1
+        values = {"email": f"u{n}@example.com", "username": f"u{n}", "role": "vendor", "is_active": True,
+                  "created_at": self.ago(days=300)} | extra
+        return self.add("users", **values)
+
+    def vendor(self, code: str, *, name: str | None = None, active: bool = True, verified: bool = False,
+               **extra: Any) -> dict[str, Any]:
+        return self.add("vendors", vendor_code=code, name=name or f"Vendor {code}", is_active=active,
+                        is_verified=verified, created_at=self.ago(days=400), **extra)
+
+    def link(self, vendor: dict[str, Any], platform: dict[str, Any], *, active: bool = True) -> dict[str, Any]:
+        return self.add("vendor_platforms", vendor_id=vendor["id"], platform_id=platform["id"], is_active=active)
+
+    def member(self, vendor: dict[str, Any], user: dict[str, Any], *, active: bool = True) -> dict[str, Any]:
+        return self.add("vendor_users", vendor_id=vendor["id"], user_id=user["id"], role="staff", is_active=active,
+                        created_at=self.ago(days=100))
+
+    def domain(self, vendor: dict[str, Any], domain: str, *, verified: bool = False, active: bool = True,
+               primary: bool = False) -> dict[str, Any]:
+        return self.add("vendor_domains", vendor_id=vendor["id"], domain=domain, is_primary=primary,
+                        is_verified=verified, is_active=active, created_at=self.ago(days=100))
+
+    def customer(self, vendor: dict[str, Any], *, active: bool = True, created_at: datetime | None = None
+                 ) -> dict[str, Any]:
+        n = len(self.tables["customers"]) + 1
+        return self.add("customers", vendor_id=vendor["id"], email=f"c{n}@example.com", is_active=active,
+                        created_at=created_at or self.ago(days=100))
+
+    def page(self, platform: dict[str, Any], vendor: dict[str, Any] | None, *, published: bool = True,
+             **extra: Any) -> dict[str, Any]:
+        n = len(self.tables["content_pages"]) + 1
+        return self.add("content_pages", platform_id=platform["id"], vendor_id=vendor["id"] if vendor else None,
+                        slug=f"page-{n}", title=f"Page {n}", is_platform_page=vendor is None,
+                        is_published=published, created_at=self.ago(days=50), **extra)
+
+    def media(self, vendor: dict[str, Any], size: int, **extra: Any) -> dict[str, Any]:
+        n = len(self.tables["media_files"]) + 1
+        return self.add("media_files", vendor_id=vendor["id"], filename=f"f{n}.png", media_type="image",
+                        file_size=size, created_at=self.ago(days=10), **extra)
+
+    def job(self, vendor: dict[str, Any], status: str, *, errors: int = 0, imported: int = 0,
+            **extra: Any) -> dict[str, Any]:
+        return self.add("marketplace_import_jobs", vendor_id=vendor["id"], marketplace="amazon", status=status,
+                        imported_count=imported, error_count=errors, created_at=self.ago(days=5), **extra)
+
+    def staged(self, vendor: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        return self.add("marketplace_products", vendor_id=vendor["id"], marketplace="amazon",
+                        created_at=self.ago(days=5), **extra)
+
+    def product(self, vendor: dict[str, Any], *, active: bool = True, featured: bool = False,
+                staged: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
+        return self.add("products", vendor_id=vendor["id"], marketplace_product_id=staged["id"] if staged else None,
+                        currency="EUR", is_active=active, is_featured=featured, created_at=self.ago(days=30), **extra)
+
+    def stock(self, product: dict[str, Any], quantity: int, reserved: int = 0, *, warehouse: str = "WH1",
+              bin_location: str | None = None) -> dict[str, Any]:
+        n = len(self.tables["inventory"]) + 1
+        return self.add("inventory", product_id=product["id"], vendor_id=product["vendor_id"], warehouse=warehouse,
+                        bin_location=bin_location or f"B{n}", quantity=quantity, reserved_quantity=reserved)
+
+    def order(self, vendor: dict[str, Any], total_cents: int, *, status: str = "delivered", currency: str = "EUR",
+              created_at: datetime | None = None, **extra: Any) -> dict[str, Any]:
+        n = len(self.tables["orders"]) + 1
+        return self.add("orders", vendor_id=vendor["id"], order_number=f"O{n}", channel="web", status=status,
+                        currency=currency, total_amount_cents=total_cents, created_at=created_at or self.ago(days=40),
+                        **extra)

@@ -1,0 +1,85 @@
+"""Shared fixtures: backends (SQLite, PostgreSQL, MariaDB), writable engines, config files."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import Engine, create_engine
+
+from providers.schema import Base
+from tests.databases import BACKENDS, ServerDatabase, create_server_database, empty_all
+
+BACKEND_PARAMS = [
+    pytest.param(name, marks=[getattr(pytest.mark, name)] if name != "sqlite" else [], id=name) for name in BACKENDS
+]
+
+
+@pytest.fixture(scope="session")
+def _server_databases() -> Iterator[dict[str, ServerDatabase]]:
+    created: dict[str, ServerDatabase] = {}
+    yield created
+    for database in created.values():
+        database.drop()
+
+
+@pytest.fixture(params=BACKEND_PARAMS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once per backend."""
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, _server_databases: dict[str, ServerDatabase]) -> Iterator[str]:
+    """URL of an empty database with the reference schema, on the current backend."""
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path / 'platform.sqlite'}"
+        engine = create_engine(url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+        yield url
+        return
+    if backend not in _server_databases:
+        server_database = create_server_database(backend)
+        _server_databases[backend] = server_database
+        engine = create_engine(server_database.url)
+        Base.metadata.create_all(engine)
+        engine.dispose()
+    url = _server_databases[backend].url
+    engine = create_engine(url)
+    empty_all(engine)
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def writer(database_url: str) -> Iterator[Engine]:
+    """A writable engine on the test database (the exporter's own sessions are read-only)."""
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """An empty SQLite database with the reference schema (for tests that need no other backend)."""
+    url = f"sqlite:///{tmp_path / 'platform.sqlite'}"
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def write_config(tmp_path: Path) -> Callable[..., Path]:
+    """Write a config mapping (or raw YAML text) to a file and return its path."""
+    counter = iter(range(1_000_000))
+
+    def write(content: dict[str, object] | str) -> Path:
+        path = tmp_path / f"config-{next(counter)}.yml"
+        path.write_text(content if isinstance(content, str) else yaml.safe_dump(content), encoding="utf-8")
+        return path
+
+    return write
