@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,7 +16,7 @@ from exporter.directory import Directory, Plan, PlatformRule, Shard, load_direct
 from exporter.durations import format_duration, parse_duration
 from exporter.errors import DatabaseError, ExporterError, FailureReason
 from exporter.registry import LoadedProvider
-from exporter.render import DropReason, FamilyBuilder, Prepared, info_families, prepare
+from exporter.render import DropReason, FamilyBuilder, Prepared, Rendered, info_families, prepare
 from exporter.selfmetrics import SelfMetrics
 from exporter.store import INFO, SnapshotStore
 
@@ -90,6 +90,8 @@ class Collector:
         self.completed: set[str] = set() if completed is None else completed
         """Providers that finished at least one run (shared across reloads by the caller)."""
         self._info_directory: Directory | None = None
+        self._directory: Directory | None = None
+        """The last directory read; its unchanged vendor records are reused by the next run."""
         self._info: Prepared | None = None
 
     def context(self) -> MetricsContext:
@@ -101,7 +103,7 @@ class Collector:
 
     def compute(self, provider: LoadedProvider, db: Session) -> Computed:
         """Directory, plan and values of one run (no rendering, no publishing)."""
-        directory = load_directory(db)
+        directory = self._directory = load_directory(db, self._directory)
         plan = plan_run(
             provider.name,
             directory,
@@ -150,19 +152,10 @@ class Collector:
             log.debug("provider %s raised", name, exc_info=True)
             return self._failed(provider, started, FailureReason.ERROR, f"{type(err).__name__}: {err}")
         with self.store.publishing:
-            builder = FamilyBuilder(
-                self.settings.namespace,
-                name,
-                format_duration(provider.interval),
-                allowed_keys=provider.keys,
-                taken=self.store.names_taken(by_other_than=name),
-            )
-            builder.add_vendors(computed.directory, computed.plan, computed.vendor_values)
-            builder.add_platforms(computed.plan, computed.platform_values)
-            rendered = builder.build()
-            prepared = prepare(rendered.families)
+            rendered, prepared = self.render(provider, computed, self.store.names_taken(by_other_than=name))
             self.store.publish(name, prepared, provider.stale_after.total_seconds())
             self._publish_info(computed.directory, provider.stale_after.total_seconds())
+        del computed  # the values are rendered; do not hold them while the metrics are updated
         for reason, count in rendered.dropped.items():
             self.metrics.values_dropped.labels(name, reason.value).inc(count)
         duration = self.clock.monotonic() - started
@@ -178,18 +171,38 @@ class Collector:
         log.debug("provider %s: %d series in %.3fs", name, prepared.series, duration)
         return RunResult(name, True, duration, prepared.series, dropped=rendered.dropped)
 
+    def render(
+        self, provider: LoadedProvider, computed: Computed, taken: Collection[str] = ()
+    ) -> tuple[Rendered, Prepared]:
+        """Values of one run → families → prepared bytes; `taken` are names other providers export."""
+        builder = FamilyBuilder(
+            self.settings.namespace,
+            provider.name,
+            format_duration(provider.interval),
+            allowed_keys=provider.keys,
+            taken=taken,
+        )
+        builder.add_vendors(computed.directory, computed.plan, computed.vendor_values)
+        builder.add_platforms(computed.plan, computed.platform_values)
+        rendered = builder.build()
+        return rendered, prepare(rendered.families)
+
+    def render_info(self, directory: Directory) -> Prepared:
+        """`<ns>_platform_info` (shard 0 only) and `<ns>_vendor_info` (unless vendor series are off)."""
+        plan = plan_all(directory, self.settings.shard, vendor_series=self.settings.vendor_series)
+        families = info_families(
+            self.settings.namespace,
+            directory,
+            plan,
+            platforms=self.settings.shard.exports_platforms,
+            vendors=self.settings.vendor_series,
+        )
+        return prepare(families)
+
     def _publish_info(self, directory: Directory, stale_after: float) -> None:
         """Info metrics follow the newest directory; re-rendered only when it changed."""
         if self._info is None or directory != self._info_directory:
-            plan = plan_all(directory, self.settings.shard, vendor_series=self.settings.vendor_series)
-            families = info_families(
-                self.settings.namespace,
-                directory,
-                plan,
-                platforms=self.settings.shard.exports_platforms,
-                vendors=self.settings.vendor_series,
-            )
-            self._info, self._info_directory = prepare(families), directory
+            self._info, self._info_directory = self.render_info(directory), directory
         self.store.publish(INFO, self._info, stale_after)
 
     def _count_failure(self, provider: LoadedProvider, reason: FailureReason, message: str) -> None:

@@ -50,8 +50,13 @@ class Directory:
     modules: Mapping[int, Mapping[str, bool]] = field(default_factory=dict)
 
 
-def load_directory(db: Session) -> Directory:
-    """Three statements, whatever the number of vendors."""
+def load_directory(db: Session, previous: Directory | None = None) -> Directory:
+    """Three statements, whatever the number of vendors.
+
+    Runs before every provider run, so at 10,000 vendors it is kept lean: rows come as plain
+    tuples, and the `VendorInfo` records of `previous` are reused when a vendor did not change
+    (which also makes comparing two directories cheap: equal records are the same objects).
+    """
     platforms_t, links_t, vendors_t = Platform.__table__, VendorPlatform.__table__, Vendor.__table__
     modules_t = PlatformModule.__table__
     platforms = {
@@ -60,6 +65,7 @@ def load_directory(db: Session) -> Directory:
             select(platforms_t.c.id, platforms_t.c.code, platforms_t.c.name).where(platforms_t.c.is_active.is_(True))
         )
     }
+    known = previous.vendors if previous is not None else {}
     vendors: dict[int, VendorInfo] = {}
     members: dict[int, list[int]] = defaultdict(list)
     links = (
@@ -67,19 +73,20 @@ def load_directory(db: Session) -> Directory:
         .join(vendors_t, vendors_t.c.id == links_t.c.vendor_id)
         .where(links_t.c.is_active.is_(True))
     )
-    for link in db.execute(links):
-        if link.platform_id not in platforms:
+    for platform_id, vendor_id, code, name in db.execute(links).tuples():
+        if platform_id not in platforms:
             continue
-        if link.id not in vendors:
-            vendors[link.id] = VendorInfo(link.id, link.vendor_code, link.name, zlib.crc32(link.vendor_code.encode()))
-        members[link.platform_id].append(link.id)
+        if vendor_id not in vendors:
+            vendor = known.get(vendor_id)
+            if vendor is None or vendor.code != code or vendor.name != name:
+                vendor = VendorInfo(vendor_id, code, name, zlib.crc32(code.encode()))
+            vendors[vendor_id] = vendor
+        members[platform_id].append(vendor_id)
     modules: dict[int, dict[str, bool]] = defaultdict(dict)
     for module in db.execute(select(modules_t.c.platform_id, modules_t.c.module_code, modules_t.c.is_enabled)):
         modules[module.platform_id][module.module_code] = bool(module.is_enabled)
-    ordered = {
-        platform_id: tuple(sorted(ids, key=lambda vendor_id: vendors[vendor_id].code))
-        for platform_id, ids in members.items()
-    }
+    codes = {vendor_id: vendor.code for vendor_id, vendor in vendors.items()}
+    ordered = {platform_id: tuple(sorted(ids, key=codes.__getitem__)) for platform_id, ids in members.items()}
     return Directory(platforms=platforms, vendors=vendors, members=ordered, modules=dict(modules))
 
 
@@ -147,9 +154,10 @@ def plan_run(
     by_platform: dict[int, Sequence[int]] = {}
     if vendor_series:
         for platform in platforms:
-            by_platform[platform.id] = [
-                v for v in directory.members.get(platform.id, ()) if shard.owns(directory.vendors[v])
-            ]
+            members = directory.members.get(platform.id, ())
+            by_platform[platform.id] = (
+                members if shard.count == 1 else [v for v in members if shard.owns(directory.vendors[v])]
+            )
     vendor_ids = frozenset(v for ids in by_platform.values() for v in ids)
     return Plan(platforms=platforms, vendors_by_platform=by_platform, vendor_ids=vendor_ids)
 

@@ -106,6 +106,11 @@ def prepare(families: Iterable[Family]) -> Prepared:
 
 def format_number(value: int | float | Decimal, scale: int) -> str | None:
     """A sample value as text; None when it is not finite (NaN/±Inf are dropped, not exported)."""
+    kind = type(value)
+    if kind is int:
+        return str(value) if scale == 1 else repr(value / scale)
+    if kind is bool:
+        return ("1" if value else "0") if scale == 1 else repr(int(value) / scale)
     if isinstance(value, Decimal):
         if not value.is_finite():
             return None
@@ -114,7 +119,7 @@ def format_number(value: int | float | Decimal, scale: int) -> str | None:
         if not math.isfinite(value):
             return None
         return repr(value / scale if scale != 1 else value)
-    return str(value) if scale == 1 else repr(value / scale)
+    return str(int(value)) if scale == 1 else repr(int(value) / scale)
 
 
 @dataclass
@@ -124,6 +129,27 @@ class _Accumulator:
     info: bool
     help: str
     lines: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Target:
+    """Where the samples of one value signature go, resolved once per run (not once per value)."""
+
+    lines: list[str]
+    head: str
+    """`name{category="…",key="…",[period="…",]` — everything before the owner labels."""
+    slot: tuple[str, str]
+    """(family name, period): one sample per owner and slot, a second one is a duplicate."""
+    scale: int
+
+
+_SCALARS = (bool, int, float, Decimal, str)
+
+Signature = tuple[object, ...]
+"""(key, category, label, description, unit, period, is-info) of a value: equal signatures render alike."""
+
+Entry = tuple[list[str], str, str]
+"""One sample of one owner: (family lines, head up to the owner labels, tail after them)."""
 
 
 @dataclass
@@ -140,6 +166,11 @@ class FamilyBuilder:
 
     `taken` holds names other providers (and the info metrics) own: a value that maps onto
     one is dropped as a name collision, never exported as a clashing family.
+
+    Speed: a provider returns the same few keys for every vendor, so everything that depends
+    only on a value's signature (validation, family name, collisions, HELP, the label text up
+    to the owner) is resolved once per signature and run; per value only the number is
+    formatted, and per (vendor, platform) one string is concatenated.
     """
 
     def __init__(
@@ -160,6 +191,7 @@ class FamilyBuilder:
         self.claimed: set[str] = set()
         self.dropped: Counter[DropReason] = Counter()
         self.invalid = 0
+        self._targets: dict[Scope, dict[Signature, _Target | DropReason]] = {scope: {} for scope in Scope}
 
     def _drop(self, reason: DropReason, value: object, detail: str) -> None:
         self.dropped[reason] += 1
@@ -168,65 +200,92 @@ class FamilyBuilder:
         if self.dropped[reason] == 1:
             log.warning("provider %s: value dropped (%s): %s: %r", self.provider, reason, detail, value)
 
-    def _entries(self, scope: Scope, values: Iterable[object]) -> list[tuple[list[str], str, str]]:
-        """Per value: (family lines, head up to the owner labels, tail after them)."""
-        entries: list[tuple[list[str], str, str]] = []
+    def _resolve(self, scope: Scope, value: MetricValue, is_info: bool) -> _Target | DropReason:
+        """The target of a signature seen for the first time in this run, or why it cannot go out."""
+        if not _well_formed_fields(value):
+            return DropReason.INVALID
+        if self.allowed is not None and value.key not in self.allowed:
+            return DropReason.NOT_ALLOWED
+        target = family_name(self.namespace, scope, value.key, value.unit)
+        name = target.name
+        if is_info and not name.endswith("_info"):
+            name = f"{name}_info"
+        accumulator = self.families.get(name)
+        if accumulator is None:
+            # An info family is `<base>` in OpenMetrics and `<base>_info` in text: it owns both.
+            claims = {name, name.removesuffix("_info")} if is_info else {name}
+            if claims & self.taken or claims & self.claimed:
+                return DropReason.NAME_COLLISION
+            self.claimed |= claims
+            help_text = (
+                f"{value.description or value.label} Refreshed every {self.refresh} by the {self.provider} provider."
+            )
+            accumulator = self.families[name] = _Accumulator(name, value.key, is_info, help_text)
+        elif accumulator.key != value.key or accumulator.info != is_info:
+            return DropReason.NAME_COLLISION
+        period = value.period
+        head = f'{name}{{category="{escape_label_value(value.category)}",key="{escape_label_value(value.key)}",' + (
+            f'period="{escape_label_value(period)}",' if period else ""
+        )
+        return _Target(accumulator.lines, head, (name, period or ""), target.scale)
+
+    def _entries(self, scope: Scope, values: Iterable[object]) -> list[Entry]:
+        """The samples of one owner's values, in the order given."""
+        targets = self._targets[scope]
+        entries: list[Entry] = []
         seen: set[tuple[str, str]] = set()
         for value in values:
-            if not isinstance(value, MetricValue) or not _well_formed(value):
+            number = value.value if isinstance(value, MetricValue) else None
+            if not isinstance(value, MetricValue) or not (number is None or isinstance(number, _SCALARS)):
                 self._drop(DropReason.INVALID, value, "not a well-formed MetricValue")
                 continue
-            if self.allowed is not None and value.key not in self.allowed:
-                self.dropped[DropReason.NOT_ALLOWED] += 1
+            is_info = isinstance(number, str)
+            signature = (value.key, value.category, value.label, value.description, value.unit, value.period, is_info)
+            try:
+                target = targets.get(signature)
+            except TypeError:  # an unhashable field: certainly not a well-formed value
+                self._drop(DropReason.INVALID, value, "not a well-formed MetricValue")
                 continue
-            target = family_name(self.namespace, scope, value.key, value.unit)
-            is_info = isinstance(value.value, str)
-            name = target.name
-            if is_info and not name.endswith("_info"):
-                name = f"{name}_info"
-            accumulator = self.families.get(name)
-            if accumulator is None:
-                # An info family is `<base>` in OpenMetrics and `<base>_info` in text: it owns both.
-                claims = {name, name.removesuffix("_info")} if is_info else {name}
-                if claims & self.taken or claims & self.claimed:
-                    self._drop(DropReason.NAME_COLLISION, value.key, f"{name} is already exported")
-                    continue
-                self.claimed |= claims
-                help_text = (
-                    f"{value.description or value.label} "
-                    f"Refreshed every {self.refresh} by the {self.provider} provider."
-                )
-                accumulator = self.families[name] = _Accumulator(name, value.key, is_info, help_text)
-            elif accumulator.key != value.key or accumulator.info != is_info:
-                self._drop(DropReason.NAME_COLLISION, value.key, f"{name} is already exported for {accumulator.key!r}")
+            if target is None:
+                target = targets[signature] = self._resolve(scope, value, is_info)
+            if isinstance(target, DropReason):
+                self._reject(target, value)
                 continue
-            period = value.period
-            if (name, period or "") in seen:
+            if target.slot in seen:
                 self._drop(DropReason.DUPLICATE, value.key, "same key twice for one owner")
                 continue
-            seen.add((name, period or ""))
+            seen.add(target.slot)
             if is_info:
-                tail = f',value="{escape_label_value(value.value)}"}} 1\n'  # type: ignore[arg-type]
+                tail = f',value="{escape_label_value(number)}"}} 1\n'  # type: ignore[arg-type]
             else:
-                number = format_number(value.value, target.scale)  # type: ignore[arg-type]
-                if number is None:
+                text = None if number is None else format_number(number, target.scale)  # type: ignore[arg-type]
+                if text is None:
                     self._drop(DropReason.NON_FINITE, value.key, "NaN, infinity or None")
                     continue
-                tail = f"}} {number}\n"
-            head = f'{name}{{category="{escape_label_value(value.category)}",key="{escape_label_value(value.key)}",' + (
-                f'period="{escape_label_value(period)}",' if period else ""
-            )
-            entries.append((accumulator.lines, head, tail))
+                tail = f"}} {text}\n"
+            entries.append((target.lines, target.head, tail))
         return entries
+
+    def _reject(self, reason: DropReason, value: MetricValue) -> None:
+        if reason is DropReason.NOT_ALLOWED:
+            self.dropped[reason] += 1  # configured, not a problem: no log line
+        elif reason is DropReason.NAME_COLLISION:
+            self._drop(reason, value.key, "the family name is already exported for another key or provider")
+        else:
+            self._drop(reason, value, "not a well-formed MetricValue")
 
     def add_vendors(self, directory: Directory, plan: Plan, values: Mapping[int, Iterable[object]]) -> None:
         """Vendor values, computed once per vendor, written under every platform the vendor is on."""
         prepared = {vendor_id: self._entries(Scope.VENDOR, values.get(vendor_id, ())) for vendor_id in plan.vendor_ids}
+        vendors = directory.vendors
         for platform in plan.platforms:
             platform_label = f'platform="{escape_label_value(platform.code)}",vendor="'
             for vendor_id in plan.vendors_by_platform.get(platform.id, ()):
-                owner = f'{platform_label}{escape_label_value(directory.vendors[vendor_id].code)}"'
-                for lines, head, tail in prepared[vendor_id]:
+                entries = prepared[vendor_id]
+                if not entries:
+                    continue
+                owner = f'{platform_label}{escape_label_value(vendors[vendor_id].code)}"'
+                for lines, head, tail in entries:
                     lines.append(head + owner + tail)
 
     def add_platforms(self, plan: Plan, values: Mapping[int, Iterable[object]]) -> None:
@@ -246,8 +305,8 @@ class FamilyBuilder:
         return Rendered(families, self.dropped, self.invalid)
 
 
-def _well_formed(value: MetricValue) -> bool:
-    """Types a renderer relies on; anything else is malformed provider output."""
+def _well_formed_fields(value: MetricValue) -> bool:
+    """Types of the fields a renderer relies on (the value itself is checked per sample)."""
     return (
         isinstance(value.key, str)
         and bool(value.key.strip())
@@ -256,7 +315,6 @@ def _well_formed(value: MetricValue) -> bool:
         and (value.description is None or isinstance(value.description, str))
         and (value.unit is None or isinstance(value.unit, str))
         and (value.period is None or isinstance(value.period, str))
-        and (value.value is None or isinstance(value.value, (bool, int, float, Decimal, str)))
     )
 
 
