@@ -1,0 +1,121 @@
+"""The benchmark's data sets: cached SQLite files and scratch PostgreSQL databases."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+import providers.demo
+import providers.schema
+from providers.demo import DemoSize, create_demo_database
+
+POSTGRES_ADMIN_ENV = "COMMERCE_BENCH_POSTGRES_URL"
+DEFAULT_POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass(frozen=True)
+class Size:
+    """A named data set; the other tables scale with vendors and orders (providers/demo.py)."""
+
+    name: str
+    platforms: int
+    vendors: int
+    orders: int
+
+    @property
+    def demo(self) -> DemoSize:
+        """As `providers.demo` takes it."""
+        return DemoSize(platforms=self.platforms, vendors=self.vendors, orders=self.orders)
+
+    def describe(self) -> str:
+        """`5 platforms, 10,000 vendors, 2,000,000 orders`."""
+        return f"{self.platforms} platforms, {self.vendors:,} vendors, {self.orders:,} orders"
+
+
+SIZES = {
+    "Q": Size("Q", 3, 60, 6_000),
+    "M": Size("M", 3, 1_000, 200_000),
+    "L": Size("L", 5, 10_000, 2_000_000),
+}
+"""Q is the quick mode's (CI); M and L are the sizes of the targets."""
+
+
+def _generator_digest() -> str:
+    """Changes whenever the demo generator or the schema does, so a stale cached file is never used."""
+    digest = hashlib.sha256()
+    for module in (providers.demo, providers.schema):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def _anchor() -> datetime:
+    """Data is generated relative to today (UTC midnight) so windowed values are not empty."""
+    return datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
+
+
+def sqlite_database(size: Size, cache: Path) -> str:
+    """URL of a SQLite file with `size`'s data, built once and cached under `cache`."""
+    cache.mkdir(parents=True, exist_ok=True)
+    path = cache / f"{size.name}-{size.platforms}-{size.vendors}-{size.orders}-{_generator_digest()}.sqlite"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        engine = create_engine(f"sqlite:///{partial}")
+        try:
+            create_demo_database(engine, size.demo, anchor=_anchor())
+        finally:
+            engine.dispose()
+        partial.replace(path)
+    return f"sqlite:///{path}"
+
+
+@contextmanager
+def postgresql_database(size: Size) -> Iterator[str]:
+    """A scratch database `ce_bench_<random>` with `size`'s data; dropped on the way out."""
+    admin_url = make_url(os.environ.get(POSTGRES_ADMIN_ENV, DEFAULT_POSTGRES_ADMIN))
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
+    name = f"ce_bench_{uuid.uuid4().hex[:12]}"
+    url = admin_url.set(database=name).render_as_string(hide_password=False)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f"CREATE DATABASE {name} ENCODING 'UTF8' TEMPLATE template0"))
+        try:
+            engine = create_engine(url)
+            try:
+                create_demo_database(engine, size.demo, anchor=_anchor())
+            finally:
+                engine.dispose()
+            yield url
+        finally:
+            with admin.connect() as connection:
+                connection.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                        "WHERE datname = :name AND pid <> pg_backend_pid()"
+                    ),
+                    {"name": name},
+                )
+                connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def database(backend: str, size: Size, cache: Path) -> Iterator[str]:
+    """A database URL with `size`'s data on `backend` (sqlite or postgresql)."""
+    if backend == "sqlite":
+        yield sqlite_database(size, cache)
+    elif backend == "postgresql":
+        with postgresql_database(size) as url:
+            yield url
+    else:
+        raise ValueError(f"backend must be sqlite or postgresql, not {backend!r}")

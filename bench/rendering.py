@@ -1,0 +1,179 @@
+"""Render time of the whole exposition: ours vs. prometheus_client's generate_latest on the same samples."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from statistics import median
+from typing import Any
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+from prometheus_client.registry import Collector as ClientCollector
+
+from exporter.collector import Collector, Computed
+from exporter.contracts import MetricValue, Scope
+from exporter.durations import format_duration
+from exporter.naming import family_name
+from exporter.registry import LoadedProvider
+
+
+@dataclass(frozen=True)
+class RenderFigures:
+    """Medians over the repeats, in seconds, and the sample counts both sides produced."""
+
+    ours: float
+    generate_latest: float
+    client_families: float
+    ours_series: int
+    client_series: int
+    ours_bytes: int
+    client_bytes: int
+
+    @property
+    def speedup(self) -> float:
+        """generate_latest (families prebuilt) ÷ ours (values → both formats, plain and deflated)."""
+        return self.generate_latest / self.ours if self.ours else float("inf")
+
+
+def render_ours(
+    collector: Collector, providers: Iterable[LoadedProvider], computed: Mapping[str, Computed]
+) -> tuple[int, int]:
+    """The exporter's own path, as a collection runs it: values → families → prepared bytes."""
+    series = size = 0
+    taken: set[str] = set()
+    directory = None
+    for provider in providers:
+        _, prepared = collector.render(provider, computed[provider.name], taken)
+        taken |= prepared.names
+        series += prepared.series
+        size += sum(map(len, prepared.text))
+        directory = computed[provider.name].directory
+    if directory is not None:
+        info = collector.render_info(directory)
+        series += info.series
+        size += sum(map(len, info.text))
+    return series, size
+
+
+def _number(value: Any, scale: int) -> float:
+    return float(value) / scale if isinstance(value, (int, float, Decimal)) else float("nan")
+
+
+class SameSamples(ClientCollector):
+    """A prometheus_client collector that yields the exporter's samples as GaugeMetricFamily objects."""
+
+    def __init__(
+        self,
+        namespace: str,
+        providers: Iterable[LoadedProvider],
+        computed: Mapping[str, Computed],
+        prebuilt: list[Metric] | None = None,
+    ) -> None:
+        self.namespace = namespace
+        self.providers = list(providers)
+        self.computed = computed
+        self.prebuilt = prebuilt
+
+    def collect(self) -> Iterator[Metric]:
+        if self.prebuilt is not None:
+            yield from self.prebuilt
+            return
+        yield from self.build()
+
+    def build(self) -> list[Metric]:
+        """Every family, labels in the exporter's order, built the way a prometheus_client exporter would."""
+        families: dict[str, GaugeMetricFamily] = {}
+        ns = self.namespace
+
+        def add(provider: LoadedProvider, scope: Scope, value: MetricValue, owner: list[str]) -> None:
+            target = family_name(ns, scope, value.key, value.unit)
+            labels = ["category", "key"] + (["period"] if value.period else []) + ["platform"]
+            if scope is Scope.VENDOR:
+                labels.append("vendor")
+            name, number = target.name, value.value
+            if isinstance(number, str):
+                name = name if name.endswith("_info") else f"{name}_info"
+                labels.append("value")
+            family = families.get(name)
+            if family is None:
+                help_text = (
+                    f"{value.description or value.label} Refreshed every "
+                    f"{format_duration(provider.interval)} by the {provider.name} provider."
+                )
+                family = families[name] = GaugeMetricFamily(name, help_text, labels=labels)
+            label_values = [value.category, value.key] + ([value.period] if value.period else []) + owner
+            if isinstance(number, str):
+                family.add_metric([*label_values, number], 1)
+            else:
+                family.add_metric(label_values, _number(number, target.scale))
+
+        directory = None
+        for provider in self.providers:
+            computed = self.computed[provider.name]
+            directory = computed.directory
+            for platform in computed.plan.platforms:
+                for vendor_id in computed.plan.vendors_by_platform.get(platform.id, ()):
+                    owner = [platform.code, directory.vendors[vendor_id].code]
+                    for value in computed.vendor_values.get(vendor_id, ()):
+                        add(provider, Scope.VENDOR, value, owner)
+            for platform in computed.plan.platforms:
+                for value in computed.platform_values.get(platform.id, ()):
+                    add(provider, Scope.PLATFORM, value, [platform.code])
+        result: list[Metric] = list(families.values())
+        if directory is not None:
+            platform_info = GaugeMetricFamily(f"{ns}_platform_info", "Platform info.", labels=["name", "platform"])
+            vendor_info = GaugeMetricFamily(f"{ns}_vendor_info", "Vendor info.", labels=["name", "platform", "vendor"])
+            for platform_id, platform in sorted(directory.platforms.items(), key=lambda item: item[1].code):
+                platform_info.add_metric([platform.name, platform.code], 1)
+                for vendor_id in directory.members.get(platform_id, ()):
+                    vendor = directory.vendors[vendor_id]
+                    vendor_info.add_metric([vendor.name, platform.code, vendor.code], 1)
+            result += [platform_info, vendor_info]
+        return sorted(result, key=lambda family: family.name)
+
+
+def _sample_lines(body: bytes) -> int:
+    return sum(1 for line in body.split(b"\n") if line and not line.startswith(b"#"))
+
+
+def measure_render(
+    collector: Collector,
+    providers: list[LoadedProvider],
+    computed: Mapping[str, Computed],
+    repeat: int,
+) -> RenderFigures:
+    """Interleaved repeats of both renderers; medians."""
+    namespace = collector.settings.namespace
+    ours: list[float] = []
+    building: list[float] = []
+    serializing: list[float] = []
+    series = size = client_series = client_size = 0
+    for _ in range(repeat):
+        started = time.perf_counter()
+        series, size = render_ours(collector, providers, computed)
+        ours.append(time.perf_counter() - started)
+
+        started = time.perf_counter()
+        families = SameSamples(namespace, providers, computed).build()
+        building.append(time.perf_counter() - started)
+
+        registry = CollectorRegistry(auto_describe=False)
+        registry.register(SameSamples(namespace, providers, computed, prebuilt=families))
+        started = time.perf_counter()
+        body = generate_latest(registry)
+        serializing.append(time.perf_counter() - started)
+        client_series, client_size = _sample_lines(body), len(body)
+        del families, body, registry
+    return RenderFigures(
+        ours=median(ours),
+        generate_latest=median(serializing),
+        client_families=median(building),
+        ours_series=series,
+        client_series=client_series,
+        ours_bytes=size,
+        client_bytes=client_size,
+    )
