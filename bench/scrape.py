@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import signal
 import socket
@@ -155,12 +156,24 @@ def measure(url: str, headers: dict[str, str], clients: int, requests: int) -> L
 
 
 def _count_series(url: str) -> tuple[int, int]:
-    """(all sample lines, lines of the platform/vendor families) of one plain scrape."""
-    with urllib.request.urlopen(urllib.request.Request(f"{url}/metrics", headers=PLAIN), timeout=120) as response:
-        body = response.read()
-    samples = [line for line in body.split(b"\n") if line and not line.startswith(b"#")]
-    exported = sum(1 for line in samples if not line.startswith((b"commerce_exporter_", b"process_")))
-    return len(samples), exported
+    """(all sample lines, lines of the platform/vendor families) of a plain scrape, checked against gzip.
+
+    The gzip body must decompress (checksum and length verified) to the same exported series.
+    """
+    counts = []
+    for headers in (PLAIN, GZIP):
+        request = urllib.request.Request(f"{url}/metrics", headers=headers)
+        with urllib.request.urlopen(request, timeout=120) as response:
+            body = response.read()
+            if response.headers.get("Content-Encoding") == "gzip":
+                body = gzip.decompress(body)
+        samples = [line for line in body.split(b"\n") if line and not line.startswith(b"#")]
+        exported = [line for line in samples if not line.startswith((b"commerce_exporter_", b"process_"))]
+        counts.append((len(samples), exported))
+    (total, plain), (_, zipped) = counts
+    if plain != zipped:
+        raise RuntimeError("the gzip scrape does not carry the same series as the plain one")
+    return total, len(plain)
 
 
 def measure_scrapes(

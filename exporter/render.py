@@ -67,6 +67,19 @@ class Prepared:
     openmetrics_deflated: tuple[bytes, ...] = ()
     series: int = 0
     names: frozenset[str] = frozenset()
+    text_crc: int = 0
+    text_length: int = 0
+    openmetrics_crc: int = 0
+    openmetrics_length: int = 0
+    """CRC-32 and length of each format's bytes: a gzip trailer is combined from these, never recomputed."""
+
+
+def _crc(pieces: Iterable[bytes]) -> tuple[int, int]:
+    crc = length = 0
+    for piece in pieces:
+        crc = zlib.crc32(piece, crc)
+        length += len(piece)
+    return crc, length
 
 
 def prepare(families: Iterable[Family]) -> Prepared:
@@ -94,6 +107,8 @@ def prepare(families: Iterable[Family]) -> Prepared:
         text_z += (deflate(text_bytes), body_z)
         openmetrics_z += (deflate(om_bytes), body_z)
         series += family.series
+    text_crc, text_length = _crc(text)
+    openmetrics_crc, openmetrics_length = _crc(openmetrics)
     return Prepared(
         text=tuple(text),
         openmetrics=tuple(openmetrics),
@@ -101,6 +116,10 @@ def prepare(families: Iterable[Family]) -> Prepared:
         openmetrics_deflated=tuple(openmetrics_z),
         series=series,
         names=frozenset(names),
+        text_crc=text_crc,
+        text_length=text_length,
+        openmetrics_crc=openmetrics_crc,
+        openmetrics_length=openmetrics_length,
     )
 
 

@@ -42,28 +42,66 @@ class View:
 
     @classmethod
     def build(cls, snapshots: Iterable[Snapshot]) -> View:
-        """Concatenate snapshots (in the order given); checksums run once here, not per scrape."""
-        ordered = list(snapshots)
-        text = tuple(piece for s in ordered for piece in s.prepared.text)
-        openmetrics = tuple(piece for s in ordered for piece in s.prepared.openmetrics)
+        """Concatenate snapshots (in the order given); nothing here is proportional to the series.
+
+        Checksums come from each snapshot's own CRC, combined; the deflated pieces (small) are
+        joined into one block per format so a gzip scrape is a handful of writes.
+        """
+        listed = list(snapshots)
+        ordered = [s.prepared for s in listed]
+        text_crc = openmetrics_crc = text_length = openmetrics_length = 0
+        for prepared in ordered:
+            text_crc = crc32_combine(text_crc, prepared.text_crc, prepared.text_length)
+            openmetrics_crc = crc32_combine(openmetrics_crc, prepared.openmetrics_crc, prepared.openmetrics_length)
+            text_length += prepared.text_length
+            openmetrics_length += prepared.openmetrics_length
         return cls(
-            text=text,
-            openmetrics=openmetrics,
-            text_deflated=tuple(piece for s in ordered for piece in s.prepared.text_deflated),
-            openmetrics_deflated=tuple(piece for s in ordered for piece in s.prepared.openmetrics_deflated),
-            text_length=sum(map(len, text)),
-            openmetrics_length=sum(map(len, openmetrics)),
-            text_crc=_crc(text),
-            openmetrics_crc=_crc(openmetrics),
-            expires_at=min((s.stale_at for s in ordered), default=float("inf")),
+            text=tuple(piece for p in ordered for piece in p.text),
+            openmetrics=tuple(piece for p in ordered for piece in p.openmetrics),
+            text_deflated=(b"".join(piece for p in ordered for piece in p.text_deflated),),
+            openmetrics_deflated=(b"".join(piece for p in ordered for piece in p.openmetrics_deflated),),
+            text_length=text_length,
+            openmetrics_length=openmetrics_length,
+            text_crc=text_crc,
+            openmetrics_crc=openmetrics_crc,
+            expires_at=min((s.stale_at for s in listed), default=float("inf")),
         )
 
 
-def _crc(pieces: Iterable[bytes]) -> int:
-    crc = 0
-    for piece in pieces:
-        crc = zlib.crc32(piece, crc)
-    return crc
+_POLY = 0xEDB88320
+"""CRC-32 (gzip, zlib) polynomial, bit-reflected."""
+
+
+def _multiply(a: int, b: int) -> int:
+    """a·b modulo the CRC polynomial, both as reflected 32-bit polynomials (zlib's multmodp)."""
+    m, product = 1 << 31, 0
+    while a:
+        if a & m:
+            product ^= b
+            a &= ~m
+        m >>= 1
+        b = (b >> 1) ^ _POLY if b & 1 else b >> 1
+    return product
+
+
+_X2N = [1 << 30]
+for _ in range(31):
+    _X2N.append(_multiply(_X2N[-1], _X2N[-1]))
+"""x^(2^n) modulo the polynomial, n = 0…31."""
+
+
+def crc32_combine(crc1: int, crc2: int, length2: int) -> int:
+    """CRC-32 of A+B from crc(A), crc(B) and len(B), in O(log len(B)) (zlib's crc32_combine,
+    which Python's zlib module does not expose)."""
+    if length2 <= 0:
+        return crc1
+    shift, k, n = 1 << 31, 3, length2  # x^(8·length2): multiply by x^(2^k) for each set bit of n·2^3
+    while n:
+        if n & 1:
+            shift = _multiply(_X2N[k & 31], shift)
+        n >>= 1
+        k += 1
+    return _multiply(shift, crc1) ^ crc2
 
 
 def gzip_tail(tail: bytes, prefix_crc: int, prefix_length: int) -> tuple[bytes, bytes]:
