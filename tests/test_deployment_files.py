@@ -8,10 +8,10 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from exporter.config import ServerConfig
+from tests.databases import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -130,7 +130,7 @@ def test_compose_file_passes_docker_compose_config() -> None:
     ):
         command = ["docker", "compose"]
     else:
-        pytest.skip("neither docker-compose nor the docker compose plugin is installed")
+        unavailable("docker-compose or the docker compose plugin (apt-get install docker-compose)")
     result = subprocess.run(
         [*command, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
         capture_output=True,
