@@ -15,6 +15,7 @@ from exporter.app import Exporter, Runtime
 from exporter.collector import Computed
 from exporter.config import Config, parse_config
 from exporter.contracts import MetricsContext, MetricValue
+from exporter.directory import load_directory
 from exporter.registry import LoadedProvider
 from exporter.selfmetrics import SelfMetrics
 
@@ -30,6 +31,9 @@ class ProviderFigures:
     series: int = 0
     per_vendor: list[float] = field(default_factory=list)
     per_vendor_statements: int = 0
+    directory: list[float] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    render: list[float] = field(default_factory=list)
 
     @property
     def collect(self) -> float:
@@ -104,7 +108,24 @@ def measure_collection(runtime: Runtime, repeat: int) -> list[ProviderFigures]:
                 raise RuntimeError(f"provider {provider.name} failed: {result.error}")
             item.statements, item.series = len(statements.executed), result.series
             item.floor.append(replay(engine, statements))
+            _breakdown(runtime, provider, item)
     return list(figures.values())
+
+
+def _breakdown(runtime: Runtime, provider: LoadedProvider, item: ProviderFigures) -> None:
+    """Where a run's time goes: the directory, the provider's values (SQL included), rendering."""
+    collector = runtime.collector
+    with runtime.database.session() as db:
+        started = time.perf_counter()
+        load_directory(db)
+        item.directory.append(time.perf_counter() - started)
+    with runtime.database.session() as db:
+        started = time.perf_counter()
+        computed = collector.compute(provider, db)
+        item.values.append(time.perf_counter() - started)
+    started = time.perf_counter()
+    collector.render(provider, computed)
+    item.render.append(time.perf_counter() - started)
 
 
 def measure_per_vendor(runtime: Runtime, figures: list[ProviderFigures], repeat: int) -> None:

@@ -56,6 +56,9 @@ def run_record(
                 "series": p.series,
                 "runs_s": p.runs,
                 "floor_s": p.floor,
+                "directory_s": median(p.directory),
+                "values_s": median(p.values),
+                "render_s": median(p.render),
                 "per_vendor_s": median(p.per_vendor) if p.per_vendor else None,
                 "per_vendor_runs_s": p.per_vendor,
                 "per_vendor_statements": p.per_vendor_statements if p.per_vendor else None,
@@ -66,6 +69,9 @@ def run_record(
         "collection": {
             "collect_s": collect,
             "sql_floor_s": floor,
+            "directory_s": sum(median(p.directory) for p in providers),
+            "values_s": sum(median(p.values) for p in providers),
+            "render_s": sum(median(p.render) for p in providers),
             "ratio": _ratio(collect, floor),
             "statements": sum(p.statements for p in providers),
             "per_vendor_s": median(per_vendor) if per_vendor else None,
@@ -118,7 +124,7 @@ def table(record: dict[str, Any]) -> str:
         ),
         "",
         f"{'provider':<12} {'collect s':>10} {'SQL floor s':>12} {'ratio':>7} {'stmts':>6} {'series':>9}"
-        f" {'per-vendor s':>13} {'stmts':>7} {'speed-up':>9}",
+        f" {'directory s':>12} {'values s':>9} {'render s':>9} {'per-vendor s':>13} {'stmts':>7} {'speed-up':>9}",
     ]
     rows = [*record["providers"], {"name": "total", **record["collection"], "series": None}]
     for row in rows:
@@ -127,6 +133,7 @@ def table(record: dict[str, Any]) -> str:
             f"{row['name']:<12} {_seconds(row['collect_s']):>10} {_seconds(row['sql_floor_s']):>12}"
             f" {_times(row['ratio']):>7} {row['statements']:>6}"
             f" {'' if row['series'] is None else format(row['series'], ','):>9}"
+            f" {_seconds(row['directory_s']):>12} {_seconds(row['values_s']):>9} {_seconds(row['render_s']):>9}"
             f" {_seconds(per_vendor):>13}"
             f" {'' if row.get('per_vendor_statements') is None else format(row['per_vendor_statements'], ','):>7}"
             f" {_times(row.get('per_vendor_speedup')):>9}"
@@ -138,7 +145,8 @@ def table(record: dict[str, Any]) -> str:
         f"{render['ours_series']:,} series, {render['ours_bytes'] / 2**20:.1f} MiB text)",
         f"  generate_latest {render['generate_latest']:.3f} s on prebuilt GaugeMetricFamily objects "
         f"(+ {render['client_families']:.3f} s to build them; {render['client_series']:,} series) "
-        f"→ ours is {render['speedup']:.1f}× faster",
+        f"→ ours is {render['speedup']:.1f}× faster (CPU time: {render['ours_cpu']:.3f} s vs "
+        f"{render['generate_latest_cpu']:.3f} s, {render['generate_latest_cpu'] / render['ours_cpu']:.1f}×)",
     ]
     scrape = record["scrape"]
     if scrape:
@@ -146,7 +154,8 @@ def table(record: dict[str, Any]) -> str:
             item = scrape[mode]
             lines.append(
                 f"/metrics {mode:<5} 4 clients × {item['requests'] // 4}: p50 {item['p50']:.1f} ms · "
-                f"p99 {item['p99']:.1f} ms · max {item['max']:.1f} ms · body {item['body_bytes'] / 2**20:.2f} MiB"
+                f"p99 {item['p99']:.1f} ms · max {item['max']:.1f} ms · body {item['body_bytes'] / 2**20:.2f} MiB · "
+                f"headers p50 {item['first_byte_p50']:.1f} / p99 {item['first_byte_p99']:.1f} ms"
             )
         lines.append(
             f"exporter process: peak RSS {scrape['peak_rss_bytes'] / 2**20:.0f} MiB (now "

@@ -34,6 +34,9 @@ class Latency:
     max: float
     requests: int
     body_bytes: int
+    first_byte_p50: float
+    first_byte_p99: float
+    """Until the response headers arrived: the server's share, before the body transfer."""
 
 
 @dataclass(frozen=True)
@@ -118,8 +121,11 @@ def served(database_url: str, workdir: Path, ready_timeout: float) -> Iterator[t
         log.close()
 
 
-async def _clients(url: str, headers: dict[str, str], clients: int, requests: int) -> tuple[list[float], int]:
+async def _clients(
+    url: str, headers: dict[str, str], clients: int, requests: int
+) -> tuple[list[float], list[float], int]:
     timings: list[float] = []
+    first_bytes: list[float] = []
     size = 0
     connector = aiohttp.TCPConnector(limit=clients)
     timeout = aiohttp.ClientTimeout(total=120)
@@ -130,6 +136,7 @@ async def _clients(url: str, headers: dict[str, str], clients: int, requests: in
             for _ in range(requests):
                 started = time.perf_counter()
                 async with session.get(f"{url}/metrics", headers=headers) as response:
+                    first_bytes.append(time.perf_counter() - started)
                     body = await response.read()
                     response.raise_for_status()
                 timings.append(time.perf_counter() - started)
@@ -139,7 +146,7 @@ async def _clients(url: str, headers: dict[str, str], clients: int, requests: in
         async with session.get(f"{url}/metrics", headers=headers) as response:
             await response.read()
         await asyncio.gather(*(client() for _ in range(clients)))
-    return timings, size
+    return timings, first_bytes, size
 
 
 def _percentile(values: list[float], share: float) -> float:
@@ -150,9 +157,18 @@ def _percentile(values: list[float], share: float) -> float:
 
 def measure(url: str, headers: dict[str, str], clients: int, requests: int) -> Latency:
     """`clients` concurrent keep-alive clients, `requests` each; latency percentiles in ms."""
-    timings, size = asyncio.run(_clients(url, headers, clients, requests))
+    timings, first_bytes, size = asyncio.run(_clients(url, headers, clients, requests))
     ms = [t * 1000 for t in timings]
-    return Latency(p50=median(ms), p99=_percentile(ms, 0.99), max=max(ms), requests=len(ms), body_bytes=size)
+    first_ms = [t * 1000 for t in first_bytes]
+    return Latency(
+        p50=median(ms),
+        p99=_percentile(ms, 0.99),
+        max=max(ms),
+        requests=len(ms),
+        body_bytes=size,
+        first_byte_p50=median(first_ms),
+        first_byte_p99=_percentile(first_ms, 0.99),
+    )
 
 
 def _count_series(url: str) -> tuple[int, int]:

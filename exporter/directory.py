@@ -73,7 +73,8 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
         .join(vendors_t, vendors_t.c.id == links_t.c.vendor_id)
         .where(links_t.c.is_active.is_(True))
     )
-    for platform_id, vendor_id, code, name in db.execute(links):
+    # `.all()` fetches in one driver call; iterating the Result would call fetchone() per row.
+    for platform_id, vendor_id, code, name in db.execute(links).all():
         if platform_id not in platforms:
             continue
         if vendor_id not in vendors:
