@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import threading
+import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,6 +62,49 @@ class RunResult:
     reason: FailureReason | None = None
     error: str | None = None
     dropped: Mapping[DropReason, int] = field(default_factory=dict)
+
+
+class _GcPause:
+    """Keeps CPython's cyclic garbage collector off while provider runs are in progress.
+
+    A run at 10,000 vendors creates ~10^5 objects (values, rows) that all live until it ends;
+    they push the collector into repeated full collections that walk the whole heap: measured
+    at about a quarter of the exporter's CPU per collection cycle. Nothing a run creates needs
+    the cycle collector (reference counting frees it), so collection waits until no run is in
+    progress. The collector is process-wide, hence one pause for the process, with a counter
+    because runs overlap; runs that overlap for a long time still get a full collection now
+    and then, so cyclic garbage stays bounded.
+    """
+
+    MAX_PAUSE = 30.0
+    """Seconds of continuous pause after which a run's end still collects."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._resume = False
+        self._since = 0.0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._active == 0:
+                self._resume = gc.isenabled()  # an embedding application may have turned it off itself
+                self._since = time.monotonic()
+                gc.disable()
+            self._active += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self._active -= 1
+            if self._active == 0:
+                if self._resume:
+                    gc.enable()
+            elif time.monotonic() - self._since > self.MAX_PAUSE:
+                gc.collect()
+                self._since = time.monotonic()
+
+
+_GC_PAUSE = _GcPause()
 
 
 def _as_list(result: Any) -> list[Any]:
@@ -138,6 +184,10 @@ class Collector:
 
     def run(self, provider: LoadedProvider) -> RunResult:
         """Compute, render and publish one provider; a failure keeps its last good snapshot."""
+        with _GC_PAUSE:
+            return self._run(provider)
+
+    def _run(self, provider: LoadedProvider) -> RunResult:
         name = provider.name
         started = self.clock.monotonic()
         self.metrics.provider_runs.labels(name).inc()
