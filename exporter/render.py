@@ -149,7 +149,8 @@ class _Accumulator:
     key: str
     info: bool
     help: str
-    chunks: list[str] = field(default_factory=list)
+    chunks: list[bytes] = field(default_factory=list)
+    """Encoded as they are made, so a family's text never exists as str and bytes at once in full."""
     series: int = 0
 
 
@@ -329,7 +330,7 @@ class FamilyBuilder:
                     texts = [text for text in map(samples.get, members) if text is not None]
                 if texts:
                     prefix = target.head + owner
-                    target.family.chunks.append(prefix + prefix.join(texts))
+                    target.family.chunks.append((prefix + prefix.join(texts)).encode())
                     target.family.series += len(texts)
         for target in targets:
             target.samples = {}
@@ -339,13 +340,13 @@ class FamilyBuilder:
         for platform in plan.platforms:
             owner = f'platform="{escape_label_value(platform.code)}"'
             for target, tail in self._entries(Scope.PLATFORM, values.get(platform.id, ())):
-                target.family.chunks.append(target.head + owner + tail)
+                target.family.chunks.append((target.head + owner + tail).encode())
                 target.family.series += 1
 
     def build(self) -> Rendered:
         """Families with at least one sample."""
         families = [
-            Family(a.name, a.help, a.info, "".join(a.chunks).encode(), a.series)
+            Family(a.name, a.help, a.info, b"".join(a.chunks), a.series)
             for a in self.families.values()
             if a.series
         ]
