@@ -346,9 +346,7 @@ class FamilyBuilder:
     def build(self) -> Rendered:
         """Families with at least one sample."""
         families = [
-            Family(a.name, a.help, a.info, b"".join(a.chunks), a.series)
-            for a in self.families.values()
-            if a.series
+            Family(a.name, a.help, a.info, b"".join(a.chunks), a.series) for a in self.families.values() if a.series
         ]
         return Rendered(families, self.dropped, self.invalid)
 
