@@ -84,9 +84,14 @@ def _multiply(a: int, b: int) -> int:
     return product
 
 
-_X2N = [1 << 30]
-for _ in range(31):
-    _X2N.append(_multiply(_X2N[-1], _X2N[-1]))
+def _squares() -> tuple[int, ...]:
+    powers = [1 << 30]  # x^1
+    while len(powers) < 32:
+        powers.append(_multiply(powers[-1], powers[-1]))
+    return tuple(powers)
+
+
+_X2N = _squares()
 """x^(2^n) modulo the polynomial, n = 0…31."""
 
 
