@@ -44,7 +44,6 @@ class DatabaseMonitor:
         self._backoff = min_backoff
         self._next = 0.0
         self._lock = threading.Lock()
-        metrics.database_up.set(0)
 
     def suspect(self) -> None:
         """A provider hit a database error: check at the next tick."""
@@ -60,8 +59,8 @@ class DatabaseMonitor:
         finally:
             self._lock.release()
 
-    def check(self) -> bool:
-        """Ping now; update the gauge, the schedule and, on recovery, wake the providers."""
+    def check(self, *, notify: bool = True) -> bool:
+        """Ping now; update the gauge, the schedule and (with `notify`), on recovery, wake the providers."""
         try:
             self.database.ping()
         except DatabaseError as err:
@@ -79,6 +78,6 @@ class DatabaseMonitor:
         self.metrics.database_up.set(1)
         self._backoff = self.min_backoff
         self._next = self.clock.monotonic() + self.up_every
-        if recovered and self.on_recovered is not None:
+        if recovered and notify and self.on_recovered is not None:
             self.on_recovered()
         return True

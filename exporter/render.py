@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import zlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
@@ -104,17 +105,32 @@ def prepare(families: Iterable[Family]) -> Prepared:
     )
 
 
-def format_number(value: int | float | Decimal, scale: int) -> str | None:
-    """A sample value as text; None when it is not finite (NaN/±Inf are dropped, not exported)."""
+def format_number(value: int | float | Decimal | None, scale: int) -> str | None:
+    """A sample value as text; None when it cannot be exported (None, NaN, ±Inf, beyond float range)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        value = int(value)  # bools are 0/1, never "True"
     if isinstance(value, Decimal):
         if not value.is_finite():
             return None
+        if not -_DECIMAL_EXACT <= value.adjusted() <= _DECIMAL_EXACT:
+            # Exact digits would be thousands of characters (1E+9999) for a value that Prometheus
+            # reads as a float64 anyway: go through float, which also catches out-of-range values.
+            return format_number(float(value), scale)
         return format(value / scale if scale != 1 else value, "f")
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
         return repr(value / scale if scale != 1 else value)
+    if not -_FLOAT_MAX <= value <= _FLOAT_MAX:
+        return None  # Prometheus would read it as ±Inf
     return str(value) if scale == 1 else repr(value / scale)
+
+
+_FLOAT_MAX = int(sys.float_info.max)
+_DECIMAL_EXACT = 30
+"""Decimals whose exponent is within ±30 are written exactly (money, counts); others as floats."""
 
 
 @dataclass
@@ -192,7 +208,7 @@ class FamilyBuilder:
                     self._drop(DropReason.NAME_COLLISION, value.key, f"{name} is already exported")
                     continue
                 self.claimed |= claims
-                help_text = (
+                help_text = _utf8(
                     f"{value.description or value.label} "
                     f"Refreshed every {self.refresh} by the {self.provider} provider."
                 )
@@ -238,12 +254,24 @@ class FamilyBuilder:
 
     def build(self) -> Rendered:
         """Families with at least one sample."""
-        families = [
-            Family(a.name, a.help, a.info, "".join(a.lines).encode(), len(a.lines))
-            for a in self.families.values()
-            if a.lines
-        ]
+        families = []
+        for a in self.families.values():
+            try:
+                body = "".join(a.lines).encode()
+            except UnicodeEncodeError:  # a lone surrogate in some label: not text, so not exportable
+                lines = [line for line in a.lines if _utf8(line) == line]
+                for _ in range(len(a.lines) - len(lines)):
+                    self._drop(DropReason.INVALID, a.key, "label value is not valid Unicode text")
+                a.lines = lines
+                body = "".join(lines).encode()
+            if a.lines:
+                families.append(Family(a.name, a.help, a.info, body, len(a.lines)))
         return Rendered(families, self.dropped, self.invalid)
+
+
+def _utf8(text: str) -> str:
+    """`text` with anything UTF-8 cannot encode (lone surrogates) replaced by U+FFFD."""
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
 
 
 def _well_formed(value: MetricValue) -> bool:
