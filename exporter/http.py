@@ -320,10 +320,12 @@ class HttpServer:
                 return await handler(request)
         except TimeoutError:
             # The client stopped reading (or the handler hung): drop the connection, not the server.
+            # aiohttp then fails to write this placeholder on the aborted transport, which it treats
+            # as an ordinary client disconnect (no error log per slow client).
             self.tracker.count("slow_response")
             if connection is not None:
                 connection.abort()
-            raise
+            return web.Response(status=503)
         finally:
             if connection is not None:
                 connection.end()
