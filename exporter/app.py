@@ -276,7 +276,13 @@ class Exporter:
 
     def scrape(self, *, openmetrics: bool, gzip: bool) -> Body:
         """Prepared bytes of every snapshot plus live self-metrics; never touches the database."""
-        return assemble(self.store.view(), self.metrics.render(openmetrics), openmetrics=openmetrics, gzip=gzip)
+        view = self.store.view()
+        runtime = self.runtime
+        if runtime is not None:
+            # Snapshots expire between runs; the series gauge says so at once, not at the next run.
+            for provider in runtime.providers:
+                self.metrics.provider_series.labels(provider.name).set(self.store.series(provider.name))
+        return assemble(view, self.metrics.render(openmetrics), openmetrics=openmetrics, gzip=gzip)
 
     def collect_once(self) -> list[RunResult]:
         """Run every provider once, one after the other (the `collect` command)."""
