@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -77,11 +78,23 @@ class Database:
             ) from err
         except ArgumentError as err:
             raise ConfigError([("database.url", f"cannot use {safe_url(self.url)}: {err}")]) from err
+        event.listen(self.engine, "do_connect", self._connect)
         event.listen(self.engine, "connect", self._on_connect)
         event.listen(self.engine, "checkout", self._on_checkout)
         event.listen(self.engine, "before_cursor_execute", self._before_statement)
         event.listen(self.engine, "after_cursor_execute", self._after_statement)
         event.listen(self.engine, "handle_error", self._on_error)
+
+    def _connect(self, dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        """Connect as SQLAlchemy would, but close a failed attempt's socket now, not at the next GC."""
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as err:
+            # psycopg raises a timed-out attempt's error from a frame that still holds the
+            # half-open connection, and the error's traceback references that frame: a cycle only
+            # the garbage collector breaks. Until it does, the socket stays open beyond pool_size.
+            traceback.clear_frames(err.__traceback__)
+            raise
 
     def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
         self.backend.on_connect(dbapi_connection, record.info, self.timeouts)

@@ -3,6 +3,8 @@ exporter shows for each on /metrics, /-/ready and in its log."""
 
 from __future__ import annotations
 
+import gc
+import os
 import signal
 import threading
 import time
@@ -12,6 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from exporter.db import Database
+from exporter.errors import DatabaseError
 from tests.exporting import Exposition
 from tests.faultkit import (
     Platform,
@@ -375,6 +379,29 @@ def test_faults_never_leak_connections(
     wait_until(lambda: pg_cluster.sessions() <= 3, timeout=10, message="server sessions back to the pool size")
     assert exporter.stop() == 0
     wait_until(lambda: pg_cluster.sessions() == 0, timeout=10, message="sessions closed after stop")
+
+
+def test_timed_out_connection_attempts_release_their_sockets_at_once(
+    pg_cluster: PgCluster, platform: Platform, proxy: TcpProxy
+) -> None:
+    """Connects that time out on a frozen network hold no socket afterwards, garbage collector or not."""
+    database = Database(
+        pg_cluster.url(platform.database, port=proxy.port), pool_size=3, connect_timeout=1, statement_timeout=1
+    )
+    collecting = gc.isenabled()
+    gc.disable()  # the cycle psycopg leaves is for the GC to break; the exporter must not depend on it
+    try:
+        database.ping()
+        proxy.freeze()
+        for _ in range(2):
+            with pytest.raises(DatabaseError):
+                database.ping()
+            assert client_connections(os.getpid(), proxy.port) == 0
+    finally:
+        if collecting:
+            gc.enable()
+        proxy.thaw()
+        database.dispose()
 
 
 def test_sigterm_stops_within_seconds_even_with_a_frozen_database(
