@@ -120,8 +120,8 @@ class Exporter:
                 if self.runtime is not runtime:
                     return None  # queued before a reload replaced this config: its results would be wrong
                 result = runtime.collector.run(provider)
-                if result.ok and runtime.monitor.up is False:
-                    runtime.monitor.suspect()  # the database answered: confirm now instead of after the backoff
+                if result.ok:
+                    runtime.monitor.confirm()  # the database answered: /-/ready need not wait for the backoff
                 return result
             finally:
                 lock.release()

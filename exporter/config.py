@@ -285,8 +285,16 @@ def _location(loc: tuple[Any, ...]) -> str:
         elif item in ("function-after", "function-before") or str(item).startswith(("function-", "constrained-")):
             continue
         else:
-            parts.append(f".{item}" if parts else str(item))
+            parts.append(f".{printable(item)}" if parts else printable(item))
     return "".join(parts)
+
+
+def printable(key: Any) -> str:
+    """A config key as it can be shown on one line (a key with a newline would break the report)."""
+    text = str(key)
+    if not text:
+        return '""'
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 _TYPE_WORDS = {

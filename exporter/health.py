@@ -49,6 +49,18 @@ class DatabaseMonitor:
         """A provider hit a database error: check at the next tick."""
         self._next = 0.0
 
+    def confirm(self) -> None:
+        """A provider run just succeeded: if the database was thought down, check it now, not after the backoff."""
+        if self.up is True:
+            return
+        if self._lock.acquire(blocking=False):
+            try:
+                self.check()
+            finally:
+                self._lock.release()
+        else:
+            self.suspect()  # the monitor is checking right now
+
     def tick(self) -> None:
         """Run a check when one is due."""
         if not self._lock.acquire(blocking=False):

@@ -31,7 +31,7 @@ import bcrypt
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from exporter.config import describe_errors
+from exporter.config import describe_errors, printable
 from exporter.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -290,7 +290,7 @@ def _users(raw: Mapping[Any, Any] | None) -> tuple[dict[str, bytes], list[tuple[
     for key, hashed in (raw or {}).items():
         # YAML reads `1234:` as a number; the toolkit (Go) takes it as the name "1234".
         name = str(key) if isinstance(key, int) and not isinstance(key, bool) else key
-        path = f"basic_auth_users.{name}"
+        path = f"basic_auth_users.{printable(name)}"
         if not isinstance(name, str) or not name or ":" in name:
             problems.append((path, 'user names are non-empty strings without ":"'))
             continue

@@ -165,7 +165,7 @@ def test_outage_mid_run_keeps_last_good_series_until_stale_then_recovers(
         message="series back after the outage",
     )
     assert back.value("commerce_exporter_provider_up", provider="orders") == 1
-    assert status(exporter.url, "/-/ready") == 200
+    wait_until(lambda: status(exporter.url, "/-/ready") == 200, timeout=5, message="ready after the outage")
     log = exporter.log()
     assert "provider orders failed (error)" in log
     assert "Traceback" not in log
