@@ -133,7 +133,9 @@ def client_connections(pid: int, port: int) -> int:
             continue  # closed while we looked
         if target.startswith("socket:["):
             inodes.add(target[8:-1])
-    count = 0
+    # /proc/net/tcp is not a consistent snapshot: under churn an entry can be listed twice, so
+    # count distinct sockets.
+    held: set[str] = set()
     for table in ("/proc/net/tcp", "/proc/net/tcp6"):
         with open(table) as lines:
             next(lines)
@@ -142,5 +144,5 @@ def client_connections(pid: int, port: int) -> int:
                 remote_port = int(fields[2].rsplit(":", 1)[1], 16)
                 established = fields[3] == "01"
                 if established and remote_port == port and fields[9] in inodes:
-                    count += 1
-    return count
+                    held.add(fields[9])
+    return len(held)
