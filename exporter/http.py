@@ -439,9 +439,3 @@ def _bind(host: str, port: int) -> socket.socket:
     family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     return socket.create_server(address[:2], family=family, backlog=128)
 
-
-async def serve(exporter: Exporter, server: ServerConfig, limits: Limits | None = None) -> HttpServer:
-    """Start serving; the caller keeps the server and awaits `stop()`."""
-    http = HttpServer(exporter, server, limits)
-    await http.start()
-    return http

@@ -270,7 +270,7 @@ class FamilyBuilder:
 
 
 def _utf8(text: str) -> str:
-    """`text` with anything UTF-8 cannot encode (lone surrogates) replaced by U+FFFD."""
+    """`text` with anything UTF-8 cannot encode (lone surrogates) replaced by "?"."""
     return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
 
 
