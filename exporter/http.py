@@ -438,4 +438,3 @@ def _bind(host: str, port: int) -> socket.socket:
         return socket.create_server(("0.0.0.0", port), backlog=128)
     family, _, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
     return socket.create_server(address[:2], family=family, backlog=128)
-
