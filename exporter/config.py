@@ -227,7 +227,9 @@ class Config(_Section):
         """The URL with the password from `password_file` applied."""
         url = self.database.url
         if url is None:
-            raise ConfigError([("database.url", f"required: set it in the config file or in {DATABASE_URL_ENV}")])
+            raise ConfigError(
+                [("database.url", f"required value is missing: set it in the config file or in {DATABASE_URL_ENV}")]
+            )
         if self.database.password_file is None:
             return url
         try:
@@ -341,10 +343,18 @@ def parse_config(
         data = {**data, "database": {**database, "url": env[DATABASE_URL_ENV]}}
     elif database is None and env.get(DATABASE_URL_ENV):
         data = {**data, "database": {"url": env[DATABASE_URL_ENV]}}
+    database = data.get("database")
+    url_missing = not (isinstance(database, dict) and database.get("url"))
+    missing = [("database.url", f"required value is missing: set it here or in {DATABASE_URL_ENV}")]
     try:
         config = Config.model_validate(data)
     except ValidationError as err:
-        raise ConfigError(describe_errors(err), source) from None
+        problems = describe_errors(err)
+        if url_missing and not any(path.startswith("database.url") for path, _ in problems):
+            problems += missing
+        raise ConfigError(problems, source) from None
+    if url_missing:
+        raise ConfigError(missing, source)
     if config.database.pool_size < config.collection.concurrency + 1:
         raise ConfigError(
             [

@@ -82,8 +82,8 @@ class SelfMetrics:
             ProcessCollector(registry=r)
 
     def track(self, provider: str) -> None:
-        """Create every child of `provider` so rates and alerts see zeros, not gaps."""
-        self.provider_up.labels(provider).set(0)
+        """Create every child of `provider` so rates and alerts see zeros, not gaps (values kept on reload)."""
+        self.provider_up.labels(provider)
         self.provider_duration.labels(provider)
         self.provider_last_success.labels(provider)
         self.provider_runs.labels(provider)

@@ -36,6 +36,14 @@ class Rows:
         self.tables[table].append(row)
         return row
 
+    def bulk(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert many rows in one statement (ids assigned here); returns them."""
+        stored = [{"id": next(self._ids[table]), **row} for row in rows]
+        with self.engine.begin() as connection:
+            connection.execute(insert(Base.metadata.tables[table]), stored)
+        self.tables[table].extend(stored)
+        return stored
+
     def ago(self, **delta: float) -> datetime:
         """`now - timedelta(**delta)`."""
         return self.now - timedelta(**delta)
@@ -43,76 +51,181 @@ class Rows:
     # --- one helper per table, defaults for every NOT NULL column ---------------------------
 
     def platform(self, code: str, *, name: str | None = None, active: bool = True, **extra: Any) -> dict[str, Any]:
-        return self.add("platforms", code=code, name=name or code.title(), is_active=active,
-                        created_at=self.ago(days=500), **extra)
+        return self.add(
+            "platforms", code=code, name=name or code.title(), is_active=active, created_at=self.ago(days=500), **extra
+        )
 
     def module(self, platform: dict[str, Any], code: str, enabled: bool) -> dict[str, Any]:
         return self.add("platform_modules", platform_id=platform["id"], module_code=code, is_enabled=enabled)
 
     def user(self, **extra: Any) -> dict[str, Any]:
         n = len(self.tables["users"]) + 1
-        values = {"email": f"u{n}@example.com", "username": f"u{n}", "role": "vendor", "is_active": True,
-                  "created_at": self.ago(days=300)} | extra
+        values = {
+            "email": f"u{n}@example.com",
+            "username": f"u{n}",
+            "role": "vendor",
+            "is_active": True,
+            "created_at": self.ago(days=300),
+        } | extra
         return self.add("users", **values)
 
-    def vendor(self, code: str, *, name: str | None = None, active: bool = True, verified: bool = False,
-               **extra: Any) -> dict[str, Any]:
-        return self.add("vendors", vendor_code=code, name=name or f"Vendor {code}", is_active=active,
-                        is_verified=verified, created_at=self.ago(days=400), **extra)
+    def vendor(
+        self, code: str, *, name: str | None = None, active: bool = True, verified: bool = False, **extra: Any
+    ) -> dict[str, Any]:
+        return self.add(
+            "vendors",
+            vendor_code=code,
+            name=name or f"Vendor {code}",
+            is_active=active,
+            is_verified=verified,
+            created_at=self.ago(days=400),
+            **extra,
+        )
 
     def link(self, vendor: dict[str, Any], platform: dict[str, Any], *, active: bool = True) -> dict[str, Any]:
         return self.add("vendor_platforms", vendor_id=vendor["id"], platform_id=platform["id"], is_active=active)
 
     def member(self, vendor: dict[str, Any], user: dict[str, Any], *, active: bool = True) -> dict[str, Any]:
-        return self.add("vendor_users", vendor_id=vendor["id"], user_id=user["id"], role="staff", is_active=active,
-                        created_at=self.ago(days=100))
+        return self.add(
+            "vendor_users",
+            vendor_id=vendor["id"],
+            user_id=user["id"],
+            role="staff",
+            is_active=active,
+            created_at=self.ago(days=100),
+        )
 
-    def domain(self, vendor: dict[str, Any], domain: str, *, verified: bool = False, active: bool = True,
-               primary: bool = False) -> dict[str, Any]:
-        return self.add("vendor_domains", vendor_id=vendor["id"], domain=domain, is_primary=primary,
-                        is_verified=verified, is_active=active, created_at=self.ago(days=100))
+    def domain(
+        self, vendor: dict[str, Any], domain: str, *, verified: bool = False, active: bool = True, primary: bool = False
+    ) -> dict[str, Any]:
+        return self.add(
+            "vendor_domains",
+            vendor_id=vendor["id"],
+            domain=domain,
+            is_primary=primary,
+            is_verified=verified,
+            is_active=active,
+            created_at=self.ago(days=100),
+        )
 
-    def customer(self, vendor: dict[str, Any], *, active: bool = True, created_at: datetime | None = None
-                 ) -> dict[str, Any]:
+    def customer(
+        self, vendor: dict[str, Any], *, active: bool = True, created_at: datetime | None = None
+    ) -> dict[str, Any]:
         n = len(self.tables["customers"]) + 1
-        return self.add("customers", vendor_id=vendor["id"], email=f"c{n}@example.com", is_active=active,
-                        created_at=created_at or self.ago(days=100))
+        return self.add(
+            "customers",
+            vendor_id=vendor["id"],
+            email=f"c{n}@example.com",
+            is_active=active,
+            created_at=created_at or self.ago(days=100),
+        )
 
-    def page(self, platform: dict[str, Any], vendor: dict[str, Any] | None, *, published: bool = True,
-             **extra: Any) -> dict[str, Any]:
+    def page(
+        self, platform: dict[str, Any], vendor: dict[str, Any] | None, *, published: bool = True, **extra: Any
+    ) -> dict[str, Any]:
         n = len(self.tables["content_pages"]) + 1
-        return self.add("content_pages", platform_id=platform["id"], vendor_id=vendor["id"] if vendor else None,
-                        slug=f"page-{n}", title=f"Page {n}", is_platform_page=vendor is None,
-                        is_published=published, created_at=self.ago(days=50), **extra)
+        return self.add(
+            "content_pages",
+            platform_id=platform["id"],
+            vendor_id=vendor["id"] if vendor else None,
+            slug=f"page-{n}",
+            title=f"Page {n}",
+            is_platform_page=vendor is None,
+            is_published=published,
+            created_at=self.ago(days=50),
+            **extra,
+        )
 
     def media(self, vendor: dict[str, Any], size: int, **extra: Any) -> dict[str, Any]:
         n = len(self.tables["media_files"]) + 1
-        return self.add("media_files", vendor_id=vendor["id"], filename=f"f{n}.png", media_type="image",
-                        file_size=size, created_at=self.ago(days=10), **extra)
+        return self.add(
+            "media_files",
+            vendor_id=vendor["id"],
+            filename=f"f{n}.png",
+            media_type="image",
+            file_size=size,
+            created_at=self.ago(days=10),
+            **extra,
+        )
 
-    def job(self, vendor: dict[str, Any], status: str, *, errors: int = 0, imported: int = 0,
-            **extra: Any) -> dict[str, Any]:
-        return self.add("marketplace_import_jobs", vendor_id=vendor["id"], marketplace="amazon", status=status,
-                        imported_count=imported, error_count=errors, created_at=self.ago(days=5), **extra)
+    def job(
+        self, vendor: dict[str, Any], status: str, *, errors: int = 0, imported: int = 0, **extra: Any
+    ) -> dict[str, Any]:
+        return self.add(
+            "marketplace_import_jobs",
+            vendor_id=vendor["id"],
+            marketplace="amazon",
+            status=status,
+            imported_count=imported,
+            error_count=errors,
+            created_at=self.ago(days=5),
+            **extra,
+        )
 
     def staged(self, vendor: dict[str, Any], **extra: Any) -> dict[str, Any]:
-        return self.add("marketplace_products", vendor_id=vendor["id"], marketplace="amazon",
-                        created_at=self.ago(days=5), **extra)
+        return self.add(
+            "marketplace_products", vendor_id=vendor["id"], marketplace="amazon", created_at=self.ago(days=5), **extra
+        )
 
-    def product(self, vendor: dict[str, Any], *, active: bool = True, featured: bool = False,
-                staged: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-        return self.add("products", vendor_id=vendor["id"], marketplace_product_id=staged["id"] if staged else None,
-                        currency="EUR", is_active=active, is_featured=featured, created_at=self.ago(days=30), **extra)
+    def product(
+        self,
+        vendor: dict[str, Any],
+        *,
+        active: bool = True,
+        featured: bool = False,
+        staged: dict[str, Any] | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        return self.add(
+            "products",
+            vendor_id=vendor["id"],
+            marketplace_product_id=staged["id"] if staged else None,
+            currency="EUR",
+            is_active=active,
+            is_featured=featured,
+            created_at=self.ago(days=30),
+            **extra,
+        )
 
-    def stock(self, product: dict[str, Any], quantity: int, reserved: int = 0, *, warehouse: str = "WH1",
-              bin_location: str | None = None) -> dict[str, Any]:
+    def stock(
+        self,
+        product: dict[str, Any],
+        quantity: int,
+        reserved: int = 0,
+        *,
+        warehouse: str = "WH1",
+        bin_location: str | None = None,
+    ) -> dict[str, Any]:
         n = len(self.tables["inventory"]) + 1
-        return self.add("inventory", product_id=product["id"], vendor_id=product["vendor_id"], warehouse=warehouse,
-                        bin_location=bin_location or f"B{n}", quantity=quantity, reserved_quantity=reserved)
+        return self.add(
+            "inventory",
+            product_id=product["id"],
+            vendor_id=product["vendor_id"],
+            warehouse=warehouse,
+            bin_location=bin_location or f"B{n}",
+            quantity=quantity,
+            reserved_quantity=reserved,
+        )
 
-    def order(self, vendor: dict[str, Any], total_cents: int, *, status: str = "delivered", currency: str = "EUR",
-              created_at: datetime | None = None, **extra: Any) -> dict[str, Any]:
+    def order(
+        self,
+        vendor: dict[str, Any],
+        total_cents: int,
+        *,
+        status: str = "delivered",
+        currency: str = "EUR",
+        created_at: datetime | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
         n = len(self.tables["orders"]) + 1
-        return self.add("orders", vendor_id=vendor["id"], order_number=f"O{n}", channel="web", status=status,
-                        currency=currency, total_amount_cents=total_cents, created_at=created_at or self.ago(days=40),
-                        **extra)
+        return self.add(
+            "orders",
+            vendor_id=vendor["id"],
+            order_number=f"O{n}",
+            channel="web",
+            status=status,
+            currency=currency,
+            total_amount_cents=total_cents,
+            created_at=created_at or self.ago(days=40),
+            **extra,
+        )

@@ -73,6 +73,14 @@ def sqlite_url(tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def writer_sqlite(sqlite_url: str) -> Iterator[Engine]:
+    """A writable engine on `sqlite_url`."""
+    engine = create_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
 def write_config(tmp_path: Path) -> Callable[..., Path]:
     """Write a config mapping (or raw YAML text) to a file and return its path."""
     counter = iter(range(1_000_000))

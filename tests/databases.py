@@ -46,7 +46,10 @@ class ServerDatabase:
         with self.admin.connect() as connection:
             if self.backend == "postgresql":
                 connection.execute(
-                    text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :n AND pid <> pg_backend_pid()"),
+                    text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = :n AND pid <> pg_backend_pid()"
+                    ),
                     {"n": name},
                 )
             connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
@@ -56,8 +59,9 @@ class ServerDatabase:
 def create_server_database(backend: str) -> ServerDatabase:
     """CREATE DATABASE ce_test_<random> on the backend's server; skips (or fails in CI) if unreachable."""
     admin_url = make_url(ADMIN_URLS[backend])
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True,
-                          connect_args={"connect_timeout": 5})
+    admin = create_engine(
+        admin_url, isolation_level="AUTOCOMMIT", pool_pre_ping=True, connect_args={"connect_timeout": 5}
+    )
     try:
         with admin.connect() as connection:
             connection.execute(text("SELECT 1"))

@@ -84,8 +84,9 @@ def make_exporter(
 ) -> Exporter:
     """An Exporter on `url` (not started) with a fixed clock and a private self-metrics registry."""
     config = make_config(url, **sections)
-    return Exporter(lambda: config, clock=clock or FixedClock(), metrics=SelfMetrics(process=False),
-                    candidates=candidates)
+    return Exporter(
+        lambda: config, clock=clock or FixedClock(), metrics=SelfMetrics(process=False), candidates=candidates
+    )
 
 
 def collect(

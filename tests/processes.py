@@ -28,8 +28,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_http(url: str, *, timeout: float = 30.0, ok: Sequence[int] = (200,), process: subprocess.Popen[Any] | None = None
-              ) -> None:
+def wait_http(
+    url: str, *, timeout: float = 30.0, ok: Sequence[int] = (200,), process: subprocess.Popen[Any] | None = None
+) -> None:
     """Poll `url` until it answers with one of `ok`; fail with the process output if it died."""
     deadline = time.monotonic() + timeout
     last: object = None
@@ -54,8 +55,14 @@ def wait_http(url: str, *, timeout: float = 30.0, ok: Sequence[int] = (200,), pr
 class ExporterProcess:
     """`commerce-exporter serve` in a subprocess; stderr goes to a log file the test can read."""
 
-    def __init__(self, tmp: Path, *, config: Mapping[str, Any] | None = None, args: Sequence[str] = (),
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        config: Mapping[str, Any] | None = None,
+        args: Sequence[str] = (),
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.port = free_port()
         self.log_path = tmp / f"exporter-{self.port}.log"
         self.config_path: Path | None = None
@@ -65,8 +72,9 @@ class ExporterProcess:
             self.config_path.write_text(yaml.safe_dump(dict(config)))
             command += ["--config", str(self.config_path)]
         self._log = self.log_path.open("wb")
-        self.process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT,
-                                        env={**os.environ, **(env or {})})
+        self.process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def wait_healthy(self, timeout: float = 30.0) -> ExporterProcess:
@@ -77,7 +85,9 @@ class ExporterProcess:
         wait_http(f"{self.url}/-/ready", timeout=timeout, process=self.process)
         return self
 
-    def get(self, path: str = "/metrics", headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    def get(
+        self, path: str = "/metrics", headers: Mapping[str, str] | None = None
+    ) -> tuple[int, dict[str, str], bytes]:
         request = urllib.request.Request(f"{self.url}{path}", headers=dict(headers or {}))
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
@@ -132,9 +142,15 @@ class PrometheusServer:
         self.log_path = self.dir / "prometheus.log"
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [binary, f"--config.file={self.config_path}", f"--storage.tsdb.path={self.dir / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                binary,
+                f"--config.file={self.config_path}",
+                f"--storage.tsdb.path={self.dir / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         self.url = f"http://127.0.0.1:{self.port}"
         wait_http(f"{self.url}/-/ready", timeout=60, process=self.process)

@@ -1,0 +1,48 @@
+# syntax=docker/dockerfile:1
+# commerce-exporter: slim, non-root, demo mode by default.
+#   docker build -t commerce-exporter .
+#   docker run -p 9814:9814 commerce-exporter                       # demo data (SQLite, built in)
+#   docker run -p 9814:9814 -e COMMERCE_DATABASE_URL=postgresql+psycopg://user@db/shop commerce-exporter serve
+#   docker run -p 9814:9814 -v "$PWD/config.yml:/etc/commerce-exporter/config.yml:ro" \
+#       commerce-exporter serve --config /etc/commerce-exporter/config.yml
+
+ARG PYTHON_IMAGE=python:3.11-slim-bookworm
+
+FROM ${PYTHON_IMAGE} AS build
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+WORKDIR /src
+RUN python -m venv /opt/venv
+# Dependencies first, from pyproject.toml alone, so this layer is rebuilt only when they change.
+# The postgres and mysql extras are included: the image should reach every supported database.
+COPY pyproject.toml README.md ./
+RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+e = p['optional-dependencies']; print('\n'.join(p['dependencies'] + e['postgres'] + e['mysql']))" > requirements.txt
+RUN /opt/venv/bin/pip install -r requirements.txt
+# Then the source; --no-deps: everything it needs is installed above.
+COPY exporter ./exporter
+COPY providers ./providers
+RUN /opt/venv/bin/pip install --no-deps .
+
+FROM ${PYTHON_IMAGE}
+RUN groupadd --system --gid 10001 exporter \
+    && useradd --system --uid 10001 --gid exporter --home-dir /var/lib/commerce-exporter --create-home \
+       --shell /usr/sbin/nologin exporter \
+    && mkdir -p /etc/commerce-exporter \
+    && chown exporter:exporter /etc/commerce-exporter
+COPY --from=build /opt/venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    COMMERCE_DEMO_DB=/var/lib/commerce-exporter/demo.sqlite
+# Configuration (config.yml, password files, web config) is mounted here.
+VOLUME ["/etc/commerce-exporter"]
+USER 10001:10001
+WORKDIR /var/lib/commerce-exporter
+EXPOSE 9814
+# /-/healthy answers while the process runs. Assumes plain HTTP on the default port: with TLS or
+# another server.listen, override it (docker run --health-cmd …) or disable it.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:9814/-/healthy', timeout=4).status != 200)"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["commerce-exporter"]
+CMD ["serve", "--demo"]

@@ -1,0 +1,88 @@
+"""Exposition bytes: golden text, OpenMetrics, gzip, negotiation, info metrics and help text."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from exporter.exposition import wants_gzip, wants_openmetrics
+from exporter.registry import discover
+from tests.builders import Rows
+from tests.exporting import make_exporter
+
+GOLDEN = Path(__file__).parent / "golden" / "orders_small.txt"
+
+
+def small_orders_platform(engine: Engine) -> None:
+    rows = Rows(engine)
+    main = rows.platform("main", name='Main "Shop"')
+    vendor = rows.vendor("V1", name="Bob's \\ Books\nLtd")
+    rows.link(vendor, main)
+    rows.order(vendor, 1999, status="delivered", created_at=rows.ago(days=1))
+    rows.order(vendor, 501, status="pending", currency="USD", created_at=rows.ago(days=45))
+    rows.order(vendor, 700, status="cancelled")
+
+
+def scrape(url: str, *, openmetrics: bool, use_gzip: bool = False, only: str = "orders") -> bytes:
+    exporter = make_exporter(url, candidates=[c for c in discover() if c.name == only])
+    exporter.collect_once()
+    exporter.stop()
+    body = exporter.scrape(openmetrics=openmetrics, gzip=use_gzip)
+    data = b"".join(body.pieces)
+    assert len(data) == body.length
+    return data
+
+
+def business_part(text: str) -> str:
+    """Everything before the self-metrics (which hold process-dependent values)."""
+    return text.split("# HELP commerce_exporter_", 1)[0]
+
+
+def test_golden_text_exposition(sqlite_url: str, writer_sqlite: Engine) -> None:
+    """The orders provider's text exposition for a small platform is byte-for-byte the golden file."""
+    small_orders_platform(writer_sqlite)
+    text = business_part(scrape(sqlite_url, openmetrics=False).decode())
+    assert text == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_openmetrics_shares_samples_and_ends_with_eof(sqlite_url: str, writer_sqlite: Engine) -> None:
+    """OpenMetrics has the same sample lines, info families typed `info`, and ends with `# EOF`."""
+    small_orders_platform(writer_sqlite)
+    text = scrape(sqlite_url, openmetrics=False).decode()
+    om = scrape(sqlite_url, openmetrics=True).decode()
+    assert om.endswith("# EOF\n")
+    assert "# TYPE commerce_vendor info\n" in om
+    assert "# TYPE commerce_vendor_info gauge\n" in text
+
+    def samples(body: str) -> list[str]:
+        return [line for line in business_part(body).splitlines() if not line.startswith("#")]
+
+    assert samples(om) == samples(text)
+
+
+def test_gzip_body_decompresses_to_the_plain_body(sqlite_url: str, writer_sqlite: Engine) -> None:
+    """Pre-compressed pieces plus the live tail form one valid gzip stream equal to the plain text."""
+    small_orders_platform(writer_sqlite)
+    for openmetrics in (False, True):
+        plain = scrape(sqlite_url, openmetrics=openmetrics)
+        packed = scrape(sqlite_url, openmetrics=openmetrics, use_gzip=True)
+        assert business_part(gzip.decompress(packed).decode()) == business_part(plain.decode())
+
+
+def test_content_negotiation() -> None:
+    """OpenMetrics only when asked (and not with q=0); gzip only when accepted."""
+    prometheus = (
+        "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,"
+        "text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
+    )
+    assert wants_openmetrics(prometheus)
+    assert not wants_openmetrics(None)
+    assert not wants_openmetrics("text/plain")
+    assert not wants_openmetrics("application/openmetrics-text;q=0")
+    assert wants_gzip("gzip, deflate")
+    assert wants_gzip("br;q=1.0, gzip;q=0.8")
+    assert not wants_gzip("identity")
+    assert not wants_gzip("gzip;q=0")
+    assert not wants_gzip(None)

@@ -1,0 +1,33 @@
+"""The code base stays clean: ruff (lint + format) and mypy --strict on the packages."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).parent.parent
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+def test_ruff_lint() -> None:
+    """`ruff check` reports nothing."""
+    result = run("ruff", "check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format() -> None:
+    """Every file is formatted as `ruff format` would."""
+    result = run("ruff", "format", "--check", ".")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_mypy_strict() -> None:
+    """mypy (strict, per pyproject) finds no error in exporter/ and providers/."""
+    result = run("mypy")
+    assert result.returncode == 0, result.stdout + result.stderr
