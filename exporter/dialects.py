@@ -97,7 +97,7 @@ class PostgreSQL(Backend):
 
 
 class MySQL(Backend):
-    """MariaDB `max_statement_time` or MySQL `max_execution_time`, and read-only session transactions."""
+    """MariaDB `max_statement_time` or MySQL `max_execution_time`; read-only repeatable-read transactions."""
 
     name = "mysql"
     MARIADB_STATEMENT_TIMEOUT = 1969
@@ -122,7 +122,8 @@ class MySQL(Backend):
                 cursor.execute(f"SET SESSION max_statement_time = {timeouts.statement:.3f}")
             else:
                 cursor.execute(f"SET SESSION max_execution_time = {max(1, round(timeouts.statement * 1000))}")
-            cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            # Like PostgreSQL: every provider run reads one consistent snapshot, and cannot write.
+            cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         finally:
             cursor.close()
 
