@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from exporter.registry import Candidate, LoadedProvider, load_providers
 from exporter.scheduler import Scheduler
 from exporter.selfmetrics import SelfMetrics
 from exporter.store import INFO, SnapshotStore
+from exporter.webconfig import WebSettings, load_web_config
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +36,11 @@ class Runtime:
     providers: list[LoadedProvider]
     collector: Collector
     monitor: DatabaseMonitor
+    web: WebSettings
+
+    def drain_seconds(self) -> float:
+        """How long a run in progress may still take: one statement, bounded client-side, plus slack."""
+        return self.database.call_limit + 1.0
 
 
 def settings_of(config: Config) -> CollectionSettings:
@@ -68,11 +75,13 @@ class Exporter:
         self._reload_lock = threading.Lock()
         self._run_locks: dict[str, threading.Lock] = {}
         self._completed: set[str] = set()
+        self._listeners: list[Callable[[Runtime], None]] = []
 
     # --- building -------------------------------------------------------------------------
 
     def build(self, config: Config) -> Runtime:
         """Everything a config needs; raises ConfigError and leaves no half-built state behind."""
+        web = load_web_config(config.server.web_config_file)
         database = Database(
             config.database_url(),
             pool_size=config.database.pool_size,
@@ -81,7 +90,7 @@ class Exporter:
         )
         try:
             loaded = load_providers(config, self.candidates)
-        except ConfigError:
+        except BaseException:
             database.dispose()
             raise
         for failure in loaded.failures:
@@ -97,7 +106,7 @@ class Exporter:
             on_database_error=monitor.suspect,
             completed=self._completed,
         )
-        return Runtime(config, database, loaded.providers, collector, monitor)
+        return Runtime(config, database, loaded.providers, collector, monitor, web)
 
     def _runner(self, runtime: Runtime, provider: LoadedProvider) -> Callable[[], RunResult | None]:
         lock = self._run_locks.setdefault(provider.name, threading.Lock())
@@ -108,11 +117,29 @@ class Exporter:
                 log.warning("provider %s: previous run still going, this run is skipped", provider.name)
                 return None
             try:
-                return runtime.collector.run(provider)
+                if self.runtime is not runtime:
+                    return None  # queued before a reload replaced this config: its results would be wrong
+                result = runtime.collector.run(provider)
+                if result.ok:
+                    runtime.monitor.confirm()  # the database answered: /-/ready need not wait for the backoff
+                return result
             finally:
                 lock.release()
 
         return run
+
+    def _quiesce(self, names: Iterable[str], timeout: float) -> tuple[list[threading.Lock], list[str]]:
+        """Take the run locks of `names`, waiting up to `timeout` in all; (locks held, names still running)."""
+        deadline = time.monotonic() + timeout
+        held: list[threading.Lock] = []
+        busy: list[str] = []
+        for name in names:
+            lock = self._run_locks.setdefault(name, threading.Lock())
+            if lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                held.append(lock)
+            else:
+                busy.append(name)
+        return held, busy
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -121,24 +148,55 @@ class Exporter:
         runtime = self.build(self.load_config())
         self._install(runtime, previous=None)
         self._mark_reload(True)
+        log.info("web: %s", runtime.web.describe())
+
+    def on_install(self, listener: Callable[[Runtime], None]) -> None:
+        """Call `listener` with every runtime installed by a successful reload (the HTTP server's TLS)."""
+        self._listeners.append(listener)
 
     def _install(self, runtime: Runtime, previous: Runtime | None) -> None:
+        """Swap in `runtime` as one step: no run of the old config publishes after this returns."""
         scheduler = Scheduler(runtime.config.collection.concurrency)
         for provider in runtime.providers:
             self.metrics.track(provider.name)
             scheduler.add_provider(provider.name, provider.interval, self._runner(runtime, provider))
         scheduler.add_monitor(runtime.monitor.tick)
-        old_scheduler, self.scheduler, self.runtime = self.scheduler, scheduler, runtime
+        held: list[threading.Lock] = []
+        if previous is not None and self.scheduler is not None:
+            # Known before the swap, so database_up and /-/ready do not blink on a reload.
+            runtime.monitor.check(notify=False)
+            self.scheduler.shutdown(wait=False)
+            held, busy = self._quiesce([p.name for p in previous.providers], previous.drain_seconds())
+            if busy:
+                log.warning("provider run(s) of the previous configuration still going: %s", ", ".join(busy))
+        try:
+            self.scheduler, self.runtime = scheduler, runtime
+            if previous is not None:
+                self._forget_stale(previous, runtime)
+        finally:
+            for lock in held:
+                lock.release()
         if previous is not None:
-            kept = {p.name for p in runtime.providers}
-            for provider in previous.providers:
-                if provider.name not in kept:
-                    self.store.remove(provider.name)
-                    self.metrics.forget(provider.name)
-            if old_scheduler is not None:
-                old_scheduler.shutdown(wait=False)
             previous.database.dispose()
         scheduler.start()
+
+    def _forget_stale(self, previous: Runtime, runtime: Runtime) -> None:
+        """Drop snapshots the new config would render differently (or not at all)."""
+        kept = {p.name for p in runtime.providers}
+        everything = (
+            settings_of(previous.config) != settings_of(runtime.config)
+            or previous.config.database != runtime.config.database
+        )
+        if everything:
+            self.store.remove(INFO)
+        for provider in previous.providers:
+            name = provider.name
+            if name not in kept:
+                self.store.remove(name)
+                self.metrics.forget(name)
+                self._completed.discard(name)
+            elif everything or previous.config.provider(name) != runtime.config.provider(name):
+                self.store.remove(name)
 
     def reload(self) -> bool:
         """Apply the config as it is now; on any error keep the running one and say why."""
@@ -150,13 +208,23 @@ class Exporter:
                 log.error("configuration reload failed, keeping the running configuration:\n%s", err)
                 self._mark_reload(False)
                 return False
-            if previous is not None and previous.config.server != runtime.config.server:
-                log.warning("server settings changed; listen address and metrics path apply after a restart")
-            if previous is not None and previous.config.exposition != runtime.config.exposition:
-                self.store.remove(INFO)
+            except Exception:  # whatever broke, the running configuration must stay
+                log.exception("configuration reload failed, keeping the running configuration")
+                self._mark_reload(False)
+                return False
+            if previous is not None:
+                changed = {
+                    key
+                    for key in ("listen", "metrics_path", "max_connections")
+                    if getattr(previous.config.server, key) != getattr(runtime.config.server, key)
+                }
+                if changed:
+                    log.warning("server.%s changed; this applies after a restart", ", server.".join(sorted(changed)))
             self._install(runtime, previous)
             self._mark_reload(True)
-            log.info("configuration reloaded: %d provider(s)", len(runtime.providers))
+            log.info("configuration reloaded: %d provider(s); web: %s", len(runtime.providers), runtime.web.describe())
+            for listener in self._listeners:
+                listener(runtime)
             return True
 
     def _mark_reload(self, ok: bool) -> None:
@@ -164,12 +232,27 @@ class Exporter:
         if ok:
             self.metrics.reload_success_time.set(self.clock.wall())
 
-    def stop(self, wait: bool = False) -> None:
-        """Stop scheduling and close database connections."""
+    def stop(self, wait: bool = False, timeout: float = 5.0) -> bool:
+        """Stop scheduling, break off database calls in progress, close connections.
+
+        With `wait`, waits up to `timeout` seconds for provider runs to end; returns False when
+        one is still going (the caller may exit anyway: no run holds anything worth waiting for).
+        """
+        idle = True
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=wait)
-        if self.runtime is not None:
-            self.runtime.database.dispose()
+            self.scheduler.shutdown(wait=False)
+        runtime = self.runtime
+        if runtime is not None:
+            runtime.database.interrupt()
+            if wait:
+                held, busy = self._quiesce([p.name for p in runtime.providers], timeout)
+                for lock in held:
+                    lock.release()
+                if busy:
+                    log.warning("provider run(s) still going after %.0fs: %s", timeout, ", ".join(busy))
+                idle = not busy
+            runtime.database.dispose()
+        return idle
 
     def _refresh_all(self) -> None:
         if self.scheduler is not None and self.runtime is not None:
@@ -177,6 +260,12 @@ class Exporter:
                 self.scheduler.run_soon(provider.name)
 
     # --- serving --------------------------------------------------------------------------
+
+    @property
+    def web(self) -> WebSettings:
+        """TLS, basic auth and headers of the running configuration."""
+        runtime = self.runtime
+        return runtime.web if runtime is not None else WebSettings()
 
     def ready(self) -> bool:
         """The database answers and every provider has finished at least one run."""
@@ -187,7 +276,13 @@ class Exporter:
 
     def scrape(self, *, openmetrics: bool, gzip: bool) -> Body:
         """Prepared bytes of every snapshot plus live self-metrics; never touches the database."""
-        return assemble(self.store.view(), self.metrics.render(openmetrics), openmetrics=openmetrics, gzip=gzip)
+        view = self.store.view()
+        runtime = self.runtime
+        if runtime is not None:
+            # Snapshots expire between runs; the series gauge says so at once, not at the next run.
+            for provider in runtime.providers:
+                self.metrics.provider_series.labels(provider.name).set(self.store.series(provider.name))
+        return assemble(view, self.metrics.render(openmetrics), openmetrics=openmetrics, gzip=gzip)
 
     def collect_once(self) -> list[RunResult]:
         """Run every provider once, one after the other (the `collect` command)."""

@@ -21,11 +21,14 @@ from exporter.app import Exporter
 from exporter.config import Config, load_config
 from exporter.errors import ConfigError, ProviderLoadError
 from exporter.registry import discover, instantiate, load_providers
+from exporter.webconfig import load_web_config
 
 log = logging.getLogger("exporter")
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
 DEMO_DB_ENV = "COMMERCE_DEMO_DB"
+STOP_SECONDS = 5.0
+"""How long SIGTERM waits for provider runs in progress before the process exits anyway."""
 DEMO_MAX_AGE = 24 * 3600
 """The demo database is rebuilt once a day so its windowed values (new orders…) stay alive."""
 
@@ -76,8 +79,13 @@ def _config_loader(args: argparse.Namespace) -> Callable[[], Config]:
     overrides: dict[str, dict[str, Any]] = {}
     if getattr(args, "demo", False):
         overrides["database"] = {"url": ensure_demo_database(), "password_file": None}
+    server: dict[str, Any] = {}
     if getattr(args, "listen", None):
-        overrides["server"] = {"listen": args.listen}
+        server["listen"] = args.listen
+    if getattr(args, "web_config", None):
+        server["web_config_file"] = args.web_config
+    if server:
+        overrides["server"] = server
     return lambda: load_config(args.config, overrides=overrides)
 
 
@@ -90,10 +98,9 @@ def _print_config_error(err: ConfigError) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from exporter.http import start_server
+    from exporter.http import HttpServer
 
-    loader = _config_loader(args)
-    exporter = Exporter(loader)
+    exporter = Exporter(_config_loader(args))
     try:
         exporter.start()
     except ConfigError as err:
@@ -104,22 +111,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     async def run() -> None:
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
+        http = HttpServer(exporter, server)
+        await http.start()
         loop.add_signal_handler(signal.SIGTERM, stop.set)
         loop.add_signal_handler(signal.SIGINT, stop.set)
+        # Reloading reads files and pings the database: on a worker thread, never on the event loop.
         loop.add_signal_handler(signal.SIGHUP, lambda: loop.run_in_executor(None, exporter.reload))
-        runner = await start_server(exporter, server)
-        log.info("listening on %s, metrics at %s", server.listen, server.metrics_path)
+        log.info("listening on %s (%s), metrics at %s", server.listen, exporter.web.describe(), server.metrics_path)
         await stop.wait()
         log.info("stopping")
-        await runner.cleanup()
+        await http.stop()
 
     try:
         asyncio.run(run())
     except OSError as err:
         log.error("cannot listen on %s: %s", server.listen, err.strerror or err)
+        exporter.stop()
         return EXIT_RUNTIME
-    finally:
-        exporter.stop(wait=False)
+    if not exporter.stop(wait=True, timeout=STOP_SECONDS):
+        # A provider thread is stuck in a call the watchdog could not break (a connect in
+        # progress); nothing it holds needs saving, and SIGTERM must end the process promptly.
+        log.warning("exiting with a provider run still in progress")
+        logging.shutdown()
+        os._exit(EXIT_OK)
+    log.info("stopped")
     return EXIT_OK
 
 
@@ -146,6 +161,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     try:
         config = _config_loader(args)()
         config.database_url()
+        web = load_web_config(config.server.web_config_file)
         loaded = load_providers(config)
     except ConfigError as err:
         return _print_config_error(err)
@@ -155,6 +171,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     yaml.safe_dump(config.masked(), sys.stdout, sort_keys=False, allow_unicode=True)
     print(f"# providers: {', '.join(p.name for p in loaded.providers) or 'none'}")
+    print(f"# web: {web.describe()}")
     return EXIT_OK
 
 
@@ -219,6 +236,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--config", help="YAML config file (default: built-in defaults + environment)")
     serve.add_argument("--listen", help="HOST:PORT, overrides server.listen")
     serve.add_argument("--demo", action="store_true", help="use (and create) the SQLite demo database")
+    serve.add_argument("--web-config", help="TLS/basic-auth web config file, overrides server.web_config_file")
     serve.set_defaults(handler=cmd_serve)
 
     collect = commands.add_parser("collect", help="run every provider once and print the exposition")
@@ -229,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate the config and print the effective one")
     check.add_argument("--config")
+    check.add_argument("--web-config", help="also validate this web config (default: server.web_config_file)")
     check.add_argument("--demo", action="store_true", help=argparse.SUPPRESS)
     check.set_defaults(handler=cmd_check_config)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Mapping
@@ -42,7 +43,8 @@ def _duration(value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise ValueError(f"expected a duration like 30s, 5m or 30d, got {value!r}")
     if isinstance(value, (int, float)):
-        raise ValueError(f'expected a duration with a unit like 30s, 5m or 30d, got {value} (write "{value}s")')
+        hint = f' (write "{value}s")' if math.isfinite(value) else ""
+        raise ValueError(f"expected a duration with a unit like 30s, 5m or 30d, got {value}{hint}")
     return parse_duration(value)
 
 
@@ -119,7 +121,9 @@ class CollectionConfig(_Section):
     @field_validator("period")
     @classmethod
     def _period(cls, value: str) -> str:
-        parse_duration(value)
+        # The window is subtracted from "now": beyond a century it runs off the calendar at run time.
+        if parse_duration(value) > timedelta(days=36500):
+            raise ValueError(f'expected a window of at most 36500d (100 years), got "{value}"')
         return value
 
     @field_validator("shard")
@@ -281,8 +285,16 @@ def _location(loc: tuple[Any, ...]) -> str:
         elif item in ("function-after", "function-before") or str(item).startswith(("function-", "constrained-")):
             continue
         else:
-            parts.append(f".{item}" if parts else str(item))
+            parts.append(f".{printable(item)}" if parts else printable(item))
     return "".join(parts)
+
+
+def printable(key: Any) -> str:
+    """A config key as it can be shown on one line (a key with a newline would break the report)."""
+    text = str(key)
+    if not text:
+        return '""'
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 _TYPE_WORDS = {
@@ -380,11 +392,15 @@ def load_config(
         text = Path(path).read_text(encoding="utf-8")
     except OSError as err:
         raise ConfigError([("", f"cannot read the config file: {err.strerror}")], source) from err
+    except UnicodeDecodeError as err:
+        raise ConfigError([("", f"the config file is not UTF-8 text (byte {err.start})")], source) from None
     try:
         raw = yaml.safe_load(text)
+        return parse_config(raw, env=env, source=source, overrides=overrides)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(err, "problem", None) or str(err)
         raise ConfigError([("", f"not valid YAML: {where}{problem}")], source) from None
-    return parse_config(raw, env=env, source=source, overrides=overrides)
+    except RecursionError:
+        raise ConfigError([("", "nested too deeply to be a configuration")], source) from None

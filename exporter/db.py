@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.engine.interfaces import ExceptionContext
+from sqlalchemy.exc import ArgumentError, InvalidatePoolError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from exporter.dialects import Timeouts, backend_for
 from exporter.errors import ConfigError, DatabaseError, FailureReason
+from exporter.watchdog import Watchdog
+
+_ALARM = "commerce_exporter_alarm"
+_FRESH = "commerce_exporter_fresh"
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +56,12 @@ class Database:
         self.url = make_url(url)
         self.backend = backend_for(self.url)
         self.timeouts = Timeouts(connect=connect_timeout, statement=statement_timeout)
-        options: dict[str, Any] = {"pool_pre_ping": True, "connect_args": self.backend.connect_args(self.timeouts)}
+        self.call_limit = statement_timeout + connect_timeout
+        """Client-side bound of one statement: the server's time plus the network's."""
+        self.watchdog = Watchdog(self.backend.interrupt)
+        # Pre-ping is done in `_on_checkout` instead of SQLAlchemy's pool_pre_ping, so that the
+        # ping is bounded by the watchdog too.
+        options: dict[str, Any] = {"connect_args": self.backend.connect_args(self.timeouts)}
         if not (self.backend.name == "sqlite" and self.url.database in (None, "", ":memory:")):
             options |= {"pool_size": pool_size, "max_overflow": 0, "pool_timeout": connect_timeout + statement_timeout}
         try:
@@ -67,14 +78,57 @@ class Database:
             ) from err
         except ArgumentError as err:
             raise ConfigError([("database.url", f"cannot use {safe_url(self.url)}: {err}")]) from err
+        event.listen(self.engine, "do_connect", self._connect)
         event.listen(self.engine, "connect", self._on_connect)
+        event.listen(self.engine, "checkout", self._on_checkout)
         event.listen(self.engine, "before_cursor_execute", self._before_statement)
+        event.listen(self.engine, "after_cursor_execute", self._after_statement)
+        event.listen(self.engine, "handle_error", self._on_error)
+
+    def _connect(self, dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        """Connect as SQLAlchemy would, but close a failed attempt's socket now, not at the next GC."""
+        try:
+            return dialect.connect(*cargs, **cparams)
+        except Exception as err:
+            # psycopg raises a timed-out attempt's error from a frame that still holds the
+            # half-open connection, and the error's traceback references that frame: a cycle only
+            # the garbage collector breaks. Until it does, the socket stays open beyond pool_size.
+            traceback.clear_frames(err.__traceback__)
+            raise
 
     def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
         self.backend.on_connect(dbapi_connection, record.info, self.timeouts)
+        record.info[_FRESH] = True
+
+    def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        """Ping a pooled connection before use; a dead one makes the pool reconnect."""
+        if record.info.pop(_FRESH, False):
+            return
+        with self.watchdog.watch(dbapi_connection, self.timeouts.connect):
+            try:
+                self.engine.dialect.do_ping(dbapi_connection)
+            except Exception as err:  # any driver error: the pooled connections are unusable
+                raise InvalidatePoolError(f"pooled connection failed its ping: {type(err).__name__}") from err
 
     def _before_statement(self, conn: Any, *_: Any) -> None:
         self.backend.before_statement(conn.connection.info, self.timeouts)
+        conn.info[_ALARM] = self.watchdog.arm(conn.connection.dbapi_connection, self.call_limit)
+
+    def _after_statement(self, conn: Any, *_: Any) -> None:
+        alarm = conn.info.pop(_ALARM, None)
+        if alarm is not None:
+            self.watchdog.disarm(alarm)
+
+    def _on_error(self, context: ExceptionContext) -> None:
+        connection = context.connection
+        alarm = connection.info.pop(_ALARM, None) if connection is not None and not connection.invalidated else None
+        if alarm is not None and self.watchdog.disarm(alarm):
+            context.is_disconnect = True  # its socket was shut down: the pool must not reuse it
+            raise DatabaseError(
+                f"no answer from the database within {alarm.limit:g}s "
+                "(client-side limit: statement_timeout + connect_timeout)",
+                FailureReason.TIMEOUT,
+            ) from context.original_exception
 
     @property
     def display_url(self) -> str:
@@ -109,6 +163,12 @@ class Database:
         except SQLAlchemyError as err:
             raise self.translate(err) from err
 
+    def interrupt(self) -> int:
+        """Break off every database call in progress (when stopping); returns how many."""
+        return self.watchdog.interrupt_all()
+
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Close every pooled connection and interrupt calls still in progress."""
+        self.watchdog.interrupt_all()
         self.engine.dispose()
+        self.watchdog.close()

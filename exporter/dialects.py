@@ -6,7 +6,10 @@ timeout, and says which driver errors mean "the statement ran out of time".
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
+import socket
 import sqlite3
 import time
 from dataclasses import dataclass
@@ -42,6 +45,9 @@ class Backend:
         """Whether a driver error means the statement timeout fired."""
         return False
 
+    def interrupt(self, dbapi_connection: Any) -> None:
+        """Break off a call in progress on another thread (the client-side watchdog); must not block."""
+
 
 class PostgreSQL(Backend):
     """Read-only repeatable-read transactions and `statement_timeout`, set at connection start-up."""
@@ -65,7 +71,24 @@ class PostgreSQL(Backend):
             "connect_timeout": max(1, math.ceil(timeouts.connect)),
             "application_name": "commerce-exporter",
             "options": options,
+            # A peer that vanished (host down, connection dropped by a firewall) is noticed by TCP
+            # instead of after hours; a slow but alive network is the watchdog's job (interrupt()).
+            "keepalives": 1,
+            "keepalives_idle": 10,
+            "keepalives_interval": 5,
+            "keepalives_count": 3,
+            "tcp_user_timeout": round((timeouts.connect + timeouts.statement) * 1000),
         }
+
+    def interrupt(self, dbapi_connection: Any) -> None:
+        # Shutting the socket down wakes libpq's wait at once with "server closed the connection";
+        # a cancel request would need a round trip over the very network that is not answering.
+        try:
+            fd = dbapi_connection.pgconn.socket
+        except Exception:  # noqa: BLE001 - psycopg raises its own error once the connection is closed: nothing to do
+            return
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(fd)) as sock:
+            sock.shutdown(socket.SHUT_RDWR)
 
     def is_timeout(self, error: BaseException) -> bool:
         return getattr(error, "sqlstate", None) == self.QUERY_CANCELED or getattr(error, "pgcode", None) == (
@@ -74,7 +97,7 @@ class PostgreSQL(Backend):
 
 
 class MySQL(Backend):
-    """MariaDB `max_statement_time` or MySQL `max_execution_time`, and read-only session transactions."""
+    """MariaDB `max_statement_time` or MySQL `max_execution_time`; read-only repeatable-read transactions."""
 
     name = "mysql"
     MARIADB_STATEMENT_TIMEOUT = 1969
@@ -99,7 +122,8 @@ class MySQL(Backend):
                 cursor.execute(f"SET SESSION max_statement_time = {timeouts.statement:.3f}")
             else:
                 cursor.execute(f"SET SESSION max_execution_time = {max(1, round(timeouts.statement * 1000))}")
-            cursor.execute("SET SESSION TRANSACTION READ ONLY")
+            # Like PostgreSQL: every provider run reads one consistent snapshot, and cannot write.
+            cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         finally:
             cursor.close()
 
@@ -145,6 +169,9 @@ class SQLite(Backend):
 
     def is_timeout(self, error: BaseException) -> bool:
         return isinstance(error, sqlite3.OperationalError) and "interrupted" in str(error)
+
+    def interrupt(self, dbapi_connection: Any) -> None:
+        dbapi_connection.interrupt()
 
 
 def backend_for(url: URL) -> Backend:

@@ -18,7 +18,10 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(cleaned))
     if seconds <= 0:
         raise ValueError(f'expected a positive duration, got "{text}"')
-    return timedelta(seconds=seconds)
+    try:
+        return timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(f'"{text}" is longer than any duration this exporter can use') from None
 
 
 def format_duration(delta: timedelta) -> str:

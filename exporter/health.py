@@ -44,11 +44,22 @@ class DatabaseMonitor:
         self._backoff = min_backoff
         self._next = 0.0
         self._lock = threading.Lock()
-        metrics.database_up.set(0)
 
     def suspect(self) -> None:
         """A provider hit a database error: check at the next tick."""
         self._next = 0.0
+
+    def confirm(self) -> None:
+        """A provider run just succeeded: if the database was thought down, check it now, not after the backoff."""
+        if self.up is True:
+            return
+        if self._lock.acquire(blocking=False):
+            try:
+                self.check()
+            finally:
+                self._lock.release()
+        else:
+            self.suspect()  # the monitor is checking right now
 
     def tick(self) -> None:
         """Run a check when one is due."""
@@ -60,8 +71,8 @@ class DatabaseMonitor:
         finally:
             self._lock.release()
 
-    def check(self) -> bool:
-        """Ping now; update the gauge, the schedule and, on recovery, wake the providers."""
+    def check(self, *, notify: bool = True) -> bool:
+        """Ping now; update the gauge, the schedule and (with `notify`), on recovery, wake the providers."""
         try:
             self.database.ping()
         except DatabaseError as err:
@@ -79,6 +90,6 @@ class DatabaseMonitor:
         self.metrics.database_up.set(1)
         self._backoff = self.min_backoff
         self._next = self.clock.monotonic() + self.up_every
-        if recovered and self.on_recovered is not None:
+        if recovered and notify and self.on_recovered is not None:
             self.on_recovered()
         return True

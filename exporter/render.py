@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 import zlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
@@ -123,22 +124,42 @@ def prepare(families: Iterable[Family]) -> Prepared:
     )
 
 
-def format_number(value: int | float | Decimal, scale: int) -> str | None:
-    """A sample value as text; None when it is not finite (NaN/±Inf are dropped, not exported)."""
-    kind = type(value)
-    if kind is int:
-        return str(value) if scale == 1 else repr(value / scale)
-    if kind is bool:
-        return ("1" if value else "0") if scale == 1 else repr(int(value) / scale)
+def format_number(value: int | float | Decimal | None, scale: int) -> str | None:
+    """A sample value as text; None when it cannot be exported (None, NaN, ±Inf, beyond float range)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        value = int(value)  # bools are 0/1, never "True"
     if isinstance(value, Decimal):
         if not value.is_finite():
             return None
+        if not -_DECIMAL_EXACT <= value.adjusted() <= _DECIMAL_EXACT:
+            # Exact digits would be thousands of characters (1E+9999) for a value that Prometheus
+            # reads as a float64 anyway: go through float, which also catches out-of-range values.
+            return format_number(float(value), scale)
         return format(value / scale if scale != 1 else value, "f")
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
         return repr(value / scale if scale != 1 else value)
-    return str(int(value)) if scale == 1 else repr(int(value) / scale)
+    if not -_FLOAT_MAX <= value <= _FLOAT_MAX:
+        return None  # Prometheus would read it as ±Inf
+    return str(value) if scale == 1 else repr(value / scale)
+
+
+_FLOAT_MAX = int(sys.float_info.max)
+_DECIMAL_EXACT = 30
+"""Decimals whose exponent is within ±30 are written exactly (money, counts); others as floats."""
+
+
+def _utf8(text: str) -> str:
+    """`text` with anything UTF-8 cannot encode (lone surrogates) replaced by "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+
+
+def _is_text(text: str) -> bool:
+    """Encodable as UTF-8: a lone surrogate is not text, and cannot be a label value."""
+    return text.isascii() or _utf8(text) == text
 
 
 @dataclass(eq=False, slots=True)
@@ -230,6 +251,8 @@ class FamilyBuilder:
             return DropReason.INVALID
         if self.allowed is not None and value.key not in self.allowed:
             return DropReason.NOT_ALLOWED
+        if not (_is_text(value.key) and _is_text(value.category) and _is_text(value.period or "")):
+            return DropReason.INVALID  # these become label values, which must be text
         target = family_name(self.namespace, scope, value.key, value.unit)
         name = target.name
         if is_info and not name.endswith("_info"):
@@ -241,7 +264,7 @@ class FamilyBuilder:
             if claims & self.taken or claims & self.claimed:
                 return DropReason.NAME_COLLISION
             self.claimed |= claims
-            help_text = (
+            help_text = _utf8(
                 f"{value.description or value.label} Refreshed every {self.refresh} by the {self.provider} provider."
             )
             accumulator = self.families[name] = _Accumulator(name, value.key, is_info, help_text)
@@ -297,8 +320,11 @@ class FamilyBuilder:
                 continue
             seen.add(slot)
             if is_info:
+                if not _is_text(number):  # type: ignore[arg-type]
+                    self._drop(DropReason.INVALID, value, "label value is not valid Unicode text")
+                    continue
                 tail = f',value="{escape_label_value(number)}"}} 1\n'  # type: ignore[arg-type]
-            elif kind is int and target.scale == 1:
+            elif kind is int and target.scale == 1 and -_FLOAT_MAX <= number <= _FLOAT_MAX:  # type: ignore[operator]
                 tail = f"}} {number}\n"
             else:
                 text = None if number is None else format_number(number, target.scale)  # type: ignore[arg-type]
@@ -324,12 +350,12 @@ class FamilyBuilder:
         """Vendor values, computed once per vendor, written under every platform the vendor is on."""
         vendors = directory.vendors
         for vendor_id in sorted(plan.vendor_ids):
-            quoted = escape_label_value(vendors[vendor_id].code) + '"'
+            quoted = _utf8(escape_label_value(vendors[vendor_id].code)) + '"'
             self._entries(Scope.VENDOR, values.get(vendor_id, ()), (vendor_id, quoted))
         targets = [t for t in self._heads.values() if t.samples]  # creation order: stable run to run
         for platform in plan.platforms:
             members = plan.vendors_by_platform.get(platform.id, ())
-            owner = f'platform="{escape_label_value(platform.code)}",vendor="'
+            owner = f'platform="{_utf8(escape_label_value(platform.code))}",vendor="'
             for target in targets:
                 samples = target.samples
                 if len(samples) == len(plan.vendor_ids):
@@ -346,7 +372,7 @@ class FamilyBuilder:
     def add_platforms(self, plan: Plan, values: Mapping[int, Iterable[object]]) -> None:
         """Platform values."""
         for platform in plan.platforms:
-            owner = f'platform="{escape_label_value(platform.code)}"'
+            owner = f'platform="{_utf8(escape_label_value(platform.code))}"'
             for target, tail in self._entries(Scope.PLATFORM, values.get(platform.id, ())):
                 target.family.chunks.append((target.head + owner + tail).encode())
                 target.family.series += 1

@@ -6,14 +6,17 @@ import bisect
 import itertools
 import json
 import logging
+import os
 import random
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, func, inspect, select, text
+from sqlalchemy import Engine, Table, create_engine, func, inspect, select, text
+from sqlalchemy.pool import NullPool
 
 from providers.schema import (
     IMPORT_JOB_STATUSES,
@@ -620,7 +623,7 @@ def _load_postgresql(dbapi: Any, table: Table, columns: Sequence[str], rows: Ite
     return count
 
 
-def _load_mysql(dbapi: Any, table: Table, columns: Sequence[str], rows: Iterable[Row]) -> int:
+def _insert_mysql(dbapi: Any, table: Table, columns: Sequence[str], rows: Iterable[Row]) -> int:
     # PyMySQL turns executemany of INSERT … VALUES into multi-row statements.
     statement = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join(['%s'] * len(columns))})"
     count = 0
@@ -631,12 +634,122 @@ def _load_mysql(dbapi: Any, table: Table, columns: Sequence[str], rows: Iterable
     return count
 
 
-_LOADERS: dict[str, Loader] = {
-    "sqlite": _load_sqlite,
-    "postgresql": _load_postgresql,
-    "mysql": _load_mysql,
-    "mariadb": _load_mysql,
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0"})
+LOCAL_INFILE_REFUSED = frozenset({1148, 2068, 3948, 4166})
+"""MariaDB/MySQL error codes for "LOAD DATA LOCAL is disabled" (server or client side)."""
+
+
+def _tsv_field(value: Any) -> str:
+    """One field as LOAD DATA's default format reads it (tab-separated, backslash escapes, \\N)."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    return str(_plain_value(value)).translate(_TSV_ESCAPES)
+
+
+class _MySQLLoader:
+    """`LOAD DATA LOCAL INFILE` of one temporary TSV file per table, committed per table.
+
+    MariaDB sorts and builds the indexes of an empty table in bulk only for the first statement
+    of a transaction that starts on it; one statement per table, each in its own transaction,
+    loads 1M orders in 16 s where 200k-row statements take 46 s and one transaction for every
+    table 38 s (multi-row INSERTs: 70 s). Falls back to INSERTs when local files are refused.
+    A failed load leaves the tables loaded so far; `demo-db --replace` starts over.
+    """
+
+    def __init__(self) -> None:
+        self.local_infile: bool | None = None
+        """Whether client and server allow local files; found out on the first table."""
+
+    def __call__(self, dbapi: Any, table: Table, columns: Sequence[str], rows: Iterable[Row]) -> int:
+        count = 0
+        with tempfile.TemporaryDirectory(prefix="commerce-demo-") as directory:
+            path = os.path.join(directory, f"{table.name}.tsv")
+            if self.local_infile is None:
+                self.local_infile = self._allowed(dbapi, path, table, columns)
+            if not self.local_infile:
+                return _insert_mysql(dbapi, table, columns, rows)
+            with open(path, "w", encoding="utf-8", newline="\n") as out:
+                for row in rows:
+                    out.write("\t".join(map(_tsv_field, row)) + "\n")
+                    count += 1
+            self._load_file(dbapi, path, table, columns)
+        dbapi.commit()
+        return count
+
+    def _allowed(self, dbapi: Any, path: str, table: Table, columns: Sequence[str]) -> bool:
+        """Load an empty file: refused means local files are off (MySQL 8's default) and INSERTs it is."""
+        with open(path, "w", encoding="utf-8"):
+            pass
+        try:
+            self._load_file(dbapi, path, table, columns)
+        except Exception as err:  # PyMySQL's error classes are not importable without the extra
+            if getattr(err, "args", (None,))[0] not in LOCAL_INFILE_REFUSED:
+                raise
+            log.info("LOAD DATA LOCAL is disabled (%s); loading with INSERT statements", err)
+            return False
+        return True
+
+    @staticmethod
+    def _load_file(dbapi: Any, path: str, table: Table, columns: Sequence[str]) -> None:
+        cursor = dbapi.cursor()
+        try:
+            cursor.execute(
+                f"LOAD DATA LOCAL INFILE '{path}' INTO TABLE {table.name} CHARACTER SET utf8mb4 ({', '.join(columns)})"
+            )
+            # LOCAL turns conversion errors into warnings; demo data must load exactly or not at all.
+            cursor.execute("SHOW WARNINGS LIMIT 3")
+            warnings = cursor.fetchall()
+            if warnings:
+                raise ValueError(f"loading {table.name} produced warnings: {warnings}")
+        finally:
+            cursor.close()
+
+
+def _pg_finish(table: Table) -> tuple[str, ...]:
+    # COPY with explicit ids leaves the sequence behind; VACUUM sets the visibility map so the
+    # covering indexes allow index-only scans at once, as autovacuum would do on a live database.
+    return (
+        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)",
+        f"VACUUM ANALYZE {table.name}",
+    )
+
+
+@dataclass(frozen=True)
+class _Bulk:
+    """How one backend takes demo data fast."""
+
+    loader: Callable[[], Loader]
+    """A fresh loader for each database (the MySQL one remembers whether local files are allowed)."""
+    setup: tuple[str, ...] = ()
+    """Session statements before loading."""
+    defer_indexes: bool = False
+    """Drop the secondary indexes before loading and build them after: PostgreSQL and SQLite build
+    an index from sorted data several times faster than they maintain it row by row (COPY of 2M
+    orders: 22 s with the indexes in place, 10 s with them built afterwards). MariaDB already
+    builds them sorted when loading into an empty table (see `_MySQLLoader`; deferring measured
+    34 s against 28 s), and it cannot drop an index a foreign key uses."""
+    finish: Callable[[Table], tuple[str, ...]] = lambda table: (f"ANALYZE {table.name}",)
+    """Statements per table after loading (outside a transaction)."""
+    connect_args: dict[str, Any] = field(default_factory=dict)
+    """Driver arguments of the loading connection (PyMySQL must be allowed to send local files)."""
+
+
+_BULK: dict[str, _Bulk] = {
+    "sqlite": _Bulk(lambda: _load_sqlite, setup=("PRAGMA synchronous = OFF",), defer_indexes=True),
+    "postgresql": _Bulk(lambda: _load_postgresql, defer_indexes=True, finish=_pg_finish),
+    "mysql": _Bulk(
+        _MySQLLoader,
+        setup=("SET SESSION foreign_key_checks = 0, SESSION unique_checks = 0",),
+        finish=lambda table: (f"ANALYZE TABLE {table.name}",),
+        connect_args={"local_infile": True},
+    ),
 }
+_BULK["mariadb"] = _BULK["mysql"]
 
 
 class DemoDatabaseNotEmpty(Exception):
@@ -671,45 +784,44 @@ def create_demo_database(
         raise DemoDatabaseNotEmpty(
             "the database already has rows in the reference tables; pass --replace to drop and recreate them"
         )
+    backend = engine.url.get_backend_name()
+    bulk = _BULK.get(backend)
+    if bulk is None:
+        raise ValueError(f"demo data can be loaded into sqlite, postgresql, mysql or mariadb, not {backend}")
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
-    backend = engine.url.get_backend_name()
-    loader = _LOADERS.get(backend)
-    if loader is None:
-        raise ValueError(f"demo data can be loaded into sqlite, postgresql, mysql or mariadb, not {backend}")
+    deferred = [index for table in Base.metadata.sorted_tables for index in table.indexes] if bulk.defer_indexes else []
+    with engine.begin() as connection:
+        for index in deferred:
+            index.drop(connection)
     data = DemoData(size, anchor)
+    load = bulk.loader()
     counts: dict[str, int] = {}
-    raw = engine.raw_connection()
+    loading = create_engine(engine.url, connect_args=bulk.connect_args, poolclass=NullPool)
+    raw = loading.raw_connection()
     try:
         dbapi: Any = raw.driver_connection
-        if backend == "sqlite":
-            dbapi.execute("PRAGMA synchronous = OFF")
-        elif backend in ("mysql", "mariadb"):
-            cursor = dbapi.cursor()
-            cursor.execute("SET SESSION foreign_key_checks = 0, SESSION unique_checks = 0")
+        cursor = dbapi.cursor()
+        for statement in bulk.setup:
+            cursor.execute(statement)
+        cursor.close()
         for table, columns, rows in data.tables():
             started = time.perf_counter()
-            counts[table.name] = loader(dbapi, table, columns, rows)
+            counts[table.name] = load(dbapi, table, columns, rows)
             if progress is not None:
                 progress(table.name, counts[table.name], time.perf_counter() - started)
         raw.commit()
     finally:
         raw.close()
-    if backend == "postgresql":
-        with engine.begin() as connection:
-            for table in Base.metadata.sorted_tables:
-                connection.execute(
-                    text(
-                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"
-                    )
-                )
-                connection.execute(text(f"ANALYZE {table.name}"))
-    elif backend in ("mysql", "mariadb"):
-        with engine.begin() as connection:
-            for table in Base.metadata.sorted_tables:
-                connection.execute(text(f"ANALYZE TABLE {table.name}"))
-    else:
-        with engine.begin() as connection:
-            connection.execute(text("ANALYZE"))
+        loading.dispose()
+    started = time.perf_counter()
+    with engine.begin() as connection:
+        for index in deferred:
+            index.create(connection)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        for table in Base.metadata.sorted_tables:
+            for statement in bulk.finish(table):
+                connection.execute(text(statement))
+    if progress is not None:
+        progress("(indexes, statistics)", sum(counts.values()), time.perf_counter() - started)
     return counts

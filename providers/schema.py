@@ -233,7 +233,15 @@ class Inventory(Base):
 
 class Order(Base):
     __tablename__ = "orders"
-    __table_args__ = (Index("ix_orders_vendor_created", "vendor_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_orders_vendor_created", "vendor_id", "created_at"),
+        # Covers the orders group query (every column it reads, in GROUP BY order): MariaDB/MySQL
+        # otherwise fetch each order row by primary key per vendor (60 s instead of 5 s at 2M orders),
+        # PostgreSQL turns a spilling hash aggregate into an index-only scan (docs/database.md).
+        Index(
+            "ix_orders_vendor_status_currency", "vendor_id", "status", "currency", "created_at", "total_amount_cents"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), nullable=False)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine
 
 from providers.schema import Base
 from tests.databases import BACKENDS, ServerDatabase, create_server_database, empty_all
+from tests.pgcluster import PgCluster
 
 BACKEND_PARAMS = [
     pytest.param(name, marks=[getattr(pytest.mark, name)] if name != "sqlite" else [], id=name) for name in BACKENDS
@@ -91,3 +92,13 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """A private PostgreSQL cluster (own data directory and port) that fault tests may stop and crash."""
+    cluster = PgCluster()
+    try:
+        yield cluster
+    finally:
+        cluster.destroy()

@@ -1,0 +1,28 @@
+-- Read-only account for commerce-exporter on MySQL 8 (primary or replica).
+--
+--     mysql -u root < docs/sql/mysql.sql
+-- Replace `commerce_exporter` (the user), `commerce_platform` (the database), the host pattern
+-- and the password. On a replica, run it on the primary so the grants replicate.
+--
+-- Same grants as mariadb.sql. MySQL has no per-user statement limit: the exporter sets
+-- `max_execution_time` on each of its connections (it applies to SELECT statements, which is
+-- all the exporter runs). Not executed by the test suite, which has a MariaDB server only.
+
+CREATE USER 'commerce_exporter'@'%' IDENTIFIED BY 'change-me'
+    WITH MAX_USER_CONNECTIONS 8;  -- database.pool_size (default 3) + pre-ping reconnects + a client
+
+GRANT SELECT ON commerce_platform.platforms TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.platform_modules TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.vendors TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.vendor_platforms TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.vendor_users TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.vendor_domains TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.customers TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.content_pages TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.media_files TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.marketplace_import_jobs TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.marketplace_products TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.products TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.inventory TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.orders TO 'commerce_exporter'@'%';
+-- Third-party providers that read other tables need their own GRANT SELECT lines here.

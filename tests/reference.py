@@ -1,0 +1,288 @@
+"""DESIGN §5 and §6 re-implemented in plain Python over the rows a test inserted.
+
+This is the independent side of the provider-correctness tests: it reads `Rows.tables`
+(plain dicts), never the database and never the exporter's code, and returns the samples
+the exporter must expose. Family names are spelled out by hand from DESIGN §6, so a
+naming regression shows up here too.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+from tests.exporting import LabelSet
+
+CORE_MODULES = frozenset({"tenancy", "customers", "cms"})
+REVENUE_EXCLUDED = frozenset({"cancelled", "refunded"})
+
+Row = Mapping[str, Any]
+Tables = Mapping[str, list[dict[str, Any]]]
+Expected = dict[tuple[str, LabelSet], "Number"]
+Number = int | Decimal | Fraction
+
+VENDOR, PLATFORM = "vendor", "platform"
+BOTH = frozenset({VENDOR, PLATFORM})
+
+FAMILIES: dict[str, tuple[str, frozenset[str]]] = {
+    # key → (family name without `{namespace}_{scope}_`, scopes); money adds `_{currency}`.
+    "tenancy.vendors": ("tenancy_vendors", frozenset({PLATFORM})),
+    "tenancy.vendors_active": ("tenancy_vendors_active", frozenset({PLATFORM})),
+    "tenancy.vendors_verified": ("tenancy_vendors_verified", frozenset({PLATFORM})),
+    "tenancy.users": ("tenancy_users", frozenset({PLATFORM})),
+    "tenancy.team_members": ("tenancy_team_members", BOTH),
+    "tenancy.domains": ("tenancy_domains", BOTH),
+    "tenancy.domains_verified": ("tenancy_domains_verified", BOTH),
+    "customers.total": ("customers", BOTH),
+    "customers.active": ("customers_active", BOTH),
+    "customers.new": ("customers_new", BOTH),
+    "cms.pages": ("cms_pages", BOTH),
+    "cms.pages_published": ("cms_pages_published", BOTH),
+    "cms.media_files": ("cms_media_files", BOTH),
+    "cms.media_size": ("cms_media_size_bytes", BOTH),
+    "catalog.products": ("catalog_products", BOTH),
+    "catalog.products_active": ("catalog_products_active", BOTH),
+    "catalog.products_featured": ("catalog_products_featured", BOTH),
+    "inventory.units": ("inventory_units", BOTH),
+    "inventory.units_reserved": ("inventory_units_reserved", BOTH),
+    "inventory.units_available": ("inventory_units_available", BOTH),
+    "inventory.out_of_stock": ("inventory_out_of_stock", BOTH),
+    "inventory.low_stock": ("inventory_low_stock", BOTH),
+    "orders.total": ("orders", BOTH),
+    "orders.pending": ("orders_pending", BOTH),
+    "orders.cancelled": ("orders_cancelled", BOTH),
+    "orders.refunded": ("orders_refunded", BOTH),
+    "orders.total_revenue": ("orders_total_revenue", BOTH),
+    "orders.average_value": ("orders_average_value", BOTH),
+    "orders.new": ("orders_new", BOTH),
+    "marketplace.import_jobs": ("marketplace_import_jobs", BOTH),
+    "marketplace.import_jobs_failed": ("marketplace_import_jobs_failed", BOTH),
+    "marketplace.import_jobs_running": ("marketplace_import_jobs_running", BOTH),
+    "marketplace.import_success_rate": ("marketplace_import_success_rate_ratio", BOTH),
+    "marketplace.import_errors": ("marketplace_import_errors", BOTH),
+    "marketplace.staging_products": ("marketplace_staging_products", BOTH),
+}
+"""Every catalog key of DESIGN §5, its exposition name and the scopes it is defined for."""
+
+WINDOWED = frozenset({"customers.new", "orders.new"})
+MONEY = frozenset({"orders.total_revenue", "orders.average_value"})
+RATIOS = frozenset({"marketplace.import_success_rate"})
+
+
+def category(key: str) -> str:
+    """The module a key belongs to (`orders.total` → `orders`)."""
+    return key.split(".", 1)[0]
+
+
+def half_even_cents(cents: int, count: int) -> Decimal:
+    """cents / count rounded half-to-even to a whole cent, as an amount (Python's round on a Fraction)."""
+    return Decimal(round(Fraction(cents, count))) / 100
+
+
+@dataclass(frozen=True)
+class Window:
+    """[now − period, now], both ends inclusive."""
+
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def ending(cls, now: datetime, period: timedelta = timedelta(days=30)) -> Window:
+        return cls(now - period, now)
+
+    def __contains__(self, moment: datetime) -> bool:
+        return self.start <= moment <= self.end
+
+
+class Reference:
+    """Expected values of every catalog key from plain rows."""
+
+    def __init__(
+        self,
+        tables: Tables,
+        window: Window,
+        *,
+        period: str = "30d",
+        low_stock: int = 5,
+        namespace: str = "commerce",
+    ) -> None:
+        self.t = tables
+        self.window = window
+        self.period = period
+        self.low_stock = low_stock
+        self.namespace = namespace
+
+    # --- who is exported ------------------------------------------------------------------
+
+    def platforms(self) -> list[Row]:
+        """Exported platforms: platforms.is_active."""
+        return [p for p in self.t["platforms"] if p["is_active"]]
+
+    def members(self, platform_id: int) -> set[int]:
+        """A(P): vendors with an active vendor_platforms row for P."""
+        return {
+            link["vendor_id"]
+            for link in self.t["vendor_platforms"]
+            if link["platform_id"] == platform_id and link["is_active"]
+        }
+
+    def enabled(self, platform_id: int, module: str) -> bool:
+        """A platform_modules row decides, except for core modules; no row → enabled."""
+        for row in self.t["platform_modules"]:
+            if row["platform_id"] == platform_id and row["module_code"] == module:
+                return bool(row["is_enabled"]) or module in CORE_MODULES
+        return True
+
+    def vendor(self, vendor_id: int) -> Row:
+        return next(v for v in self.t["vendors"] if v["id"] == vendor_id)
+
+    # --- values ---------------------------------------------------------------------------
+
+    def _of(self, table: str, vendors: set[int]) -> list[Row]:
+        return [row for row in self.t[table] if row["vendor_id"] in vendors]
+
+    def values(self, scope: str, owner: Row) -> dict[str, Any]:
+        """key → value (money keys: currency → amount) of one vendor or one platform."""
+        vendors = {owner["id"]} if scope == VENDOR else self.members(owner["id"])
+        out: dict[str, Any] = {}
+        if scope == PLATFORM:
+            linked = [v for v in self.t["vendors"] if v["id"] in vendors]
+            out["tenancy.vendors"] = len(linked)
+            out["tenancy.vendors_active"] = sum(1 for v in linked if v["is_active"])
+            out["tenancy.vendors_verified"] = sum(1 for v in linked if v["is_verified"])
+        team = [m for m in self._of("vendor_users", vendors) if m["is_active"]]
+        if scope == PLATFORM:
+            out["tenancy.users"] = len({m["user_id"] for m in team})
+        out["tenancy.team_members"] = len(team)
+        domains = [d for d in self._of("vendor_domains", vendors) if d["is_active"]]
+        out["tenancy.domains"] = len(domains)
+        out["tenancy.domains_verified"] = sum(1 for d in domains if d["is_verified"])
+
+        customers = self._of("customers", vendors)
+        out["customers.total"] = len(customers)
+        out["customers.active"] = sum(1 for c in customers if c["is_active"])
+        out["customers.new"] = sum(1 for c in customers if c["created_at"] in self.window)
+
+        if scope == VENDOR:
+            pages = [p for p in self.t["content_pages"] if p.get("vendor_id") == owner["id"]]
+        else:
+            pages = [
+                p
+                for p in self.t["content_pages"]
+                if p["platform_id"] == owner["id"] and (p.get("vendor_id") is None or p["vendor_id"] in vendors)
+            ]
+        out["cms.pages"] = len(pages)
+        out["cms.pages_published"] = sum(1 for p in pages if p["is_published"])
+        media = self._of("media_files", vendors)
+        out["cms.media_files"] = len(media)
+        out["cms.media_size"] = sum(m["file_size"] for m in media)
+
+        products = self._of("products", vendors)
+        out["catalog.products"] = len(products)
+        out["catalog.products_active"] = sum(1 for p in products if p["is_active"])
+        out["catalog.products_featured"] = sum(1 for p in products if p["is_active"] and p["is_featured"])
+
+        stock = self._of("inventory", vendors)
+        out["inventory.units"] = sum(s["quantity"] for s in stock)
+        out["inventory.units_reserved"] = sum(s["reserved_quantity"] for s in stock)
+        out["inventory.units_available"] = sum(max(0, s["quantity"] - s["reserved_quantity"]) for s in stock)
+        availability = {
+            p["id"]: sum(
+                max(0, s["quantity"] - s["reserved_quantity"])
+                for s in self.t["inventory"]
+                if s["product_id"] == p["id"]
+            )
+            for p in products
+            if p["is_active"]
+        }
+        out["inventory.out_of_stock"] = sum(1 for a in availability.values() if a == 0)
+        out["inventory.low_stock"] = sum(1 for a in availability.values() if 0 < a <= self.low_stock)
+
+        orders = self._of("orders", vendors)
+        out["orders.total"] = len(orders)
+        out["orders.pending"] = sum(1 for o in orders if o["status"] in ("pending", "processing"))
+        out["orders.cancelled"] = sum(1 for o in orders if o["status"] == "cancelled")
+        out["orders.refunded"] = sum(1 for o in orders if o["status"] == "refunded")
+        out["orders.new"] = sum(1 for o in orders if o["created_at"] in self.window)
+        cents: dict[str, int] = defaultdict(int)
+        counts: dict[str, int] = defaultdict(int)
+        for order in orders:
+            if order["status"] not in REVENUE_EXCLUDED:
+                cents[order["currency"]] += order["total_amount_cents"]
+                counts[order["currency"]] += 1
+        out["orders.total_revenue"] = {c: Decimal(cents[c]) / 100 for c in counts} or {"EUR": Decimal(0)}
+        out["orders.average_value"] = {c: half_even_cents(cents[c], counts[c]) for c in counts}
+
+        jobs = self._of("marketplace_import_jobs", vendors)
+        completed = sum(1 for j in jobs if j["status"] in ("completed", "completed_with_errors"))
+        failed = sum(1 for j in jobs if j["status"] == "failed")
+        out["marketplace.import_jobs"] = len(jobs)
+        out["marketplace.import_jobs_failed"] = failed
+        out["marketplace.import_jobs_running"] = sum(1 for j in jobs if j["status"] in ("pending", "processing"))
+        if completed + failed:
+            out["marketplace.import_success_rate"] = Fraction(completed, completed + failed)
+        out["marketplace.import_errors"] = sum(j["error_count"] for j in jobs)
+        referenced = {p.get("marketplace_product_id") for p in self.t["products"]}
+        out["marketplace.staging_products"] = sum(
+            1 for m in self._of("marketplace_products", vendors) if m["id"] not in referenced
+        )
+        return out
+
+    # --- samples --------------------------------------------------------------------------
+
+    def _samples(
+        self, scope: str, values: Mapping[str, Any], owner_labels: Mapping[str, str]
+    ) -> Iterable[tuple[str, LabelSet, Number]]:
+        for key, value in values.items():
+            base, scopes = FAMILIES[key]
+            assert scope in scopes, (key, scope)
+            labels = {"category": category(key), "key": key, **owner_labels}
+            if key in WINDOWED:
+                labels["period"] = self.period
+            name = f"{self.namespace}_{scope}_{base}"
+            if key in MONEY:
+                for currency, amount in value.items():
+                    yield f"{name}_{currency.lower()}", frozenset(labels.items()), amount
+            else:
+                yield name, frozenset(labels.items()), value
+
+    def expected(self) -> Expected:
+        """Every business and info sample the exporter must expose, and nothing else."""
+        out: Expected = {}
+        for platform in self.platforms():
+            code = platform["code"]
+            out[
+                (f"{self.namespace}_platform_info", frozenset({"platform": code, "name": platform["name"]}.items()))
+            ] = 1
+            members = sorted(self.members(platform["id"]))
+            for vendor_id in members:
+                vendor = self.vendor(vendor_id)
+                labels = {"platform": code, "vendor": vendor["vendor_code"], "name": vendor["name"]}
+                out[(f"{self.namespace}_vendor_info", frozenset(labels.items()))] = 1
+            platform_values = self.values(PLATFORM, platform)
+            for name, labels, value in self._samples(PLATFORM, platform_values, {"platform": code}):
+                if self.enabled(platform["id"], dict(labels)["category"]):
+                    out[(name, labels)] = value
+            for vendor_id in members:
+                vendor = self.vendor(vendor_id)
+                owner = {"platform": code, "vendor": vendor["vendor_code"]}
+                for name, labels, value in self._samples(VENDOR, self.values(VENDOR, vendor), owner):
+                    if self.enabled(platform["id"], dict(labels)["category"]):
+                        out[(name, labels)] = value
+        return out
+
+
+def business_samples(
+    samples: Mapping[tuple[str, LabelSet], float], namespace: str = "commerce"
+) -> dict[tuple[str, LabelSet], float]:
+    """The exposition without the exporter's own metrics (`*_exporter_*`, `process_*`, `python_*`)."""
+    return {
+        (name, labels): value
+        for (name, labels), value in samples.items()
+        if name.startswith(f"{namespace}_") and not name.startswith(f"{namespace}_exporter_")
+    }

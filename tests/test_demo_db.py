@@ -1,0 +1,134 @@
+"""`demo-db` and `collect` on every backend: same data everywhere, exposition clean under promtool."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy.pool import NullPool
+
+from providers.demo import _MySQLLoader
+from providers.schema import IMPORT_JOB_STATUSES, ORDER_STATUSES, Base, MarketplaceImportJob, Order
+from tests.conftest import BACKEND_PARAMS
+from tests.exporting import FixedClock, collect
+from tests.processes import promtool
+from tests.reference import business_samples
+
+SERVER_BACKENDS = [param for param in BACKEND_PARAMS if param.id != "sqlite"]
+ANCHOR = "2026-06-15T12:00:00"
+SIZE = ("--vendors", "40", "--orders", "4000", "--seed", "11", "--anchor", ANCHOR)
+
+
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
+    """The CLI in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+def _demo_db(url: str, *extra: str) -> None:
+    result = run("demo-db", "--url", url, *SIZE, *extra)
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def test_demo_db_fills_every_table_with_every_status(database_url: str, writer: Engine) -> None:
+    """demo-db loads rows into every reference table, all order and job statuses, and the requested orders."""
+    _demo_db(database_url)
+    with writer.connect() as connection:
+        counts = {
+            t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
+            for t in Base.metadata.sorted_tables
+        }
+        order_statuses = set(connection.execute(select(Order.__table__.c.status).distinct()).scalars())
+        job_statuses = set(connection.execute(select(MarketplaceImportJob.__table__.c.status).distinct()).scalars())
+    assert {name for name, count in counts.items() if count == 0} == set()
+    assert counts["orders"] == 4000
+    assert order_statuses == set(ORDER_STATUSES)
+    assert job_statuses == set(IMPORT_JOB_STATUSES)
+
+
+def test_demo_db_refuses_a_database_with_rows(database_url: str) -> None:
+    """A second demo-db on the same database exits 2 and names --replace; with --replace it succeeds."""
+    _demo_db(database_url)
+    again = run("demo-db", "--url", database_url, *SIZE)
+    assert again.returncode == 2
+    assert b"--replace" in again.stderr
+    _demo_db(database_url, "--replace")
+
+
+def test_collect_on_demo_data_passes_promtool(database_url: str) -> None:
+    """`collect` with COMMERCE_DATABASE_URL exits 0 and `promtool check metrics` finds nothing in its output."""
+    _demo_db(database_url)
+    result = run("collect", env={"COMMERCE_DATABASE_URL": database_url})
+    assert result.returncode == 0, result.stderr.decode()
+    assert b"commerce_vendor_orders_total_revenue_eur{" in result.stdout
+    lint = promtool("check", "metrics", stdin=result.stdout)
+    assert lint.returncode == 0 and not lint.stdout.strip(), lint.stdout.decode() + lint.stderr.decode()
+
+
+@pytest.mark.parametrize("backend", SERVER_BACKENDS)
+def test_demo_data_exports_the_same_samples_as_on_sqlite(database_url: str, backend: str, tmp_path: Path) -> None:
+    """The same demo data on PostgreSQL or MariaDB and on SQLite gives identical business samples."""
+    sqlite_url = f"sqlite:///{tmp_path / 'demo.sqlite'}"
+    _demo_db(database_url)
+    _demo_db(sqlite_url)
+    clock = FixedClock(datetime.fromisoformat(ANCHOR))
+    on_server = collect(database_url, clock=clock)
+    on_sqlite = collect(sqlite_url, clock=clock)
+    assert all(r.ok for r in on_server.results + on_sqlite.results)
+    server_samples, sqlite_samples = business_samples(on_server.samples), business_samples(on_sqlite.samples)
+    assert len(sqlite_samples) > 1000
+    assert server_samples == sqlite_samples
+
+
+@pytest.mark.parametrize("backend", [param for param in SERVER_BACKENDS if param.id == "mariadb"])
+def test_mysql_loader_falls_back_to_inserts_when_local_files_are_refused(database_url: str, backend: str) -> None:
+    """Without the client's local-file permission the server refuses LOAD DATA LOCAL; rows arrive by INSERT."""
+    engine = create_engine(database_url, connect_args={"local_infile": False}, poolclass=NullPool)
+    table = Base.metadata.tables["platforms"]
+    columns = ("id", "code", "name", "is_active", "settings", "created_at")
+    rows = [(1, "tab\tback\\slash", 'q"uote\nnew', True, {"k": "v"}, datetime(2026, 1, 2, 3, 4, 5))]
+    loader = _MySQLLoader()
+    raw = engine.raw_connection()
+    try:
+        assert loader(raw.driver_connection, table, columns, rows) == 1
+        raw.commit()
+    finally:
+        raw.close()
+    with engine.connect() as connection:
+        stored = connection.execute(select(table.c.code, table.c.name, table.c.is_active)).one()
+    engine.dispose()
+    assert loader.local_infile is False
+    assert tuple(stored) == ("tab\tback\\slash", 'q"uote\nnew', True)
+
+
+@pytest.mark.parametrize("backend", [param for param in SERVER_BACKENDS if param.id == "mariadb"])
+def test_mysql_loader_keeps_escapes_through_local_files(database_url: str, backend: str) -> None:
+    """Tabs, newlines, backslashes, NULLs and JSON survive the TSV file of LOAD DATA LOCAL exactly."""
+    engine = create_engine(database_url, connect_args={"local_infile": True}, poolclass=NullPool)
+    table = Base.metadata.tables["platforms"]
+    columns = ("id", "code", "name", "is_active", "settings", "created_at")
+    rows = [
+        (1, "tab\tback\\slash", 'q"uote\nnew\r\x00', True, {"k": "v\\"}, datetime(2026, 1, 2, 3, 4, 5)),
+        (2, "\\N", "\\", False, None, datetime(2026, 1, 2, 3, 4, 6)),
+    ]
+    loader = _MySQLLoader()
+    raw = engine.raw_connection()
+    try:
+        assert loader(raw.driver_connection, table, columns, rows) == 2
+    finally:
+        raw.close()
+    with engine.connect() as connection:
+        stored = [tuple(r) for r in connection.execute(select(*(table.c[c] for c in columns)).order_by(table.c.id))]
+    engine.dispose()
+    assert loader.local_infile is True
+    assert stored == [tuple(row) for row in rows]

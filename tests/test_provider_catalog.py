@@ -1,0 +1,93 @@
+"""Every catalog key, both scopes, every backend: exported samples equal the plain-Python reference."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from fractions import Fraction
+
+import pytest
+from sqlalchemy import Engine
+
+from tests.adversarial import build_world
+from tests.builders import NOW, Rows
+from tests.exporting import Exposition, FixedClock, LabelSet, collect
+from tests.reference import FAMILIES, PLATFORM, VENDOR, Expected, Reference, Window, business_samples
+
+
+def _mismatches(expected: Expected, actual: dict[tuple[str, LabelSet], float]) -> list[str]:
+    """Human-readable differences; ratios are compared to 1e-12, everything else exactly."""
+    problems = []
+    for series in sorted(expected.keys() - actual.keys(), key=repr):
+        problems.append(f"missing {series[0]}{dict(series[1])} (expected {expected[series]})")
+    for series in sorted(actual.keys() - expected.keys(), key=repr):
+        problems.append(f"unexpected {series[0]}{dict(series[1])} = {actual[series]}")
+    for series in sorted(expected.keys() & actual.keys(), key=repr):
+        want, got = expected[series], actual[series]
+        same = got == pytest.approx(float(want), rel=1e-12, abs=0) if isinstance(want, Fraction) else got == float(want)
+        if not same:
+            problems.append(f"{series[0]}{dict(series[1])}: expected {want}, got {got}")
+    return problems
+
+
+def _collect_world(writer: Engine, database_url: str, **sections: object) -> tuple[Rows, Exposition]:
+    rows = Rows(writer)
+    build_world(rows)
+    exposition = collect(database_url, clock=FixedClock(NOW), **sections)
+    assert [r for r in exposition.results if not r.ok] == []
+    return rows, exposition
+
+
+def test_every_sample_matches_the_reference(writer: Engine, database_url: str) -> None:
+    """On the adversarial data set the exposition holds exactly the reference's samples with its values."""
+    rows, exposition = _collect_world(writer, database_url)
+    expected = Reference(rows.tables, Window.ending(NOW)).expected()
+    assert _mismatches(expected, business_samples(exposition.samples)) == []
+
+
+def test_settings_change_the_window_and_the_threshold(writer: Engine, database_url: str) -> None:
+    """A 7-day period and a low-stock threshold of 3 are applied exactly as the reference applies them."""
+    rows, exposition = _collect_world(
+        writer,
+        database_url,
+        collection={"period": "7d"},
+        providers={"inventory": {"settings": {"low_stock_threshold": 3}}},
+    )
+    reference = Reference(rows.tables, Window.ending(NOW, timedelta(days=7)), period="7d", low_stock=3)
+    assert _mismatches(reference.expected(), business_samples(exposition.samples)) == []
+
+
+def test_the_data_set_exercises_every_key_in_every_scope(writer: Engine, database_url: str) -> None:
+    """Each catalog key of DESIGN §5 is exported in each scope it is defined for, with a non-zero value somewhere."""
+    _, exposition = _collect_world(writer, database_url)
+    seen: dict[tuple[str, str], set[float]] = {}
+    for (name, labels), value in business_samples(exposition.samples).items():
+        label = dict(labels)
+        if "key" in label:
+            scope = VENDOR if name.startswith("commerce_vendor_") else PLATFORM
+            seen.setdefault((label["key"], scope), set()).add(value)
+    wanted = {(key, scope) for key, (_, scopes) in FAMILIES.items() for scope in scopes}
+    assert wanted - seen.keys() == set()
+    assert {k for k, values in seen.items() if values <= {0.0}} == set()
+
+
+def test_money_samples_are_exact_decimal_text(writer: Engine, database_url: str) -> None:
+    """Revenue and average samples are written as exact decimals, equal to the reference amounts to the cent."""
+    rows, exposition = _collect_world(writer, database_url)
+    expected = Reference(rows.tables, Window.ending(NOW)).expected()
+    money = {
+        (name, labels): amount
+        for (name, labels), amount in expected.items()
+        if isinstance(amount, Decimal) and dict(labels)["key"].startswith("orders.")
+    }
+    assert money
+    lines = dict(line.rsplit(" ", 1) for line in exposition.text.splitlines() if line and not line.startswith("#"))
+    for (name, labels), amount in money.items():
+        matching = [text for series, text in lines.items() if series.startswith(name + "{") and _same(series, labels)]
+        assert len(matching) == 1, (name, dict(labels))
+        assert Decimal(matching[0]) == amount, (name, dict(labels), matching[0])
+
+
+def _same(series: str, labels: LabelSet) -> bool:
+    parsed = Exposition.parse(f"{series} 0\n")
+    return any(found == labels for _, found in parsed.samples)
