@@ -142,12 +142,13 @@ def format_number(value: int | float | Decimal | None, scale: int) -> str | None
         if not math.isfinite(value):
             return None
         return repr(value / scale if scale != 1 else value)
-    if not -_FLOAT_MAX <= value <= _FLOAT_MAX:
+    if not _FLOAT_MIN <= value <= _FLOAT_MAX:
         return None  # Prometheus would read it as ±Inf
     return str(value) if scale == 1 else repr(value / scale)
 
 
 _FLOAT_MAX = int(sys.float_info.max)
+_FLOAT_MIN = -_FLOAT_MAX
 _DECIMAL_EXACT = 30
 """Decimals whose exponent is within ±30 are written exactly (money, counts); others as floats."""
 
@@ -324,7 +325,7 @@ class FamilyBuilder:
                     self._drop(DropReason.INVALID, value, "label value is not valid Unicode text")
                     continue
                 tail = f',value="{escape_label_value(number)}"}} 1\n'  # type: ignore[arg-type]
-            elif kind is int and target.scale == 1 and -_FLOAT_MAX <= number <= _FLOAT_MAX:  # type: ignore[operator]
+            elif kind is int and target.scale == 1 and _FLOAT_MIN <= number <= _FLOAT_MAX:  # type: ignore[operator]
                 tail = f"}} {number}\n"
             else:
                 text = None if number is None else format_number(number, target.scale)  # type: ignore[arg-type]
