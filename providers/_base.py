@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, ClassVar
 
-from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from exporter.contracts import MetricScalar, MetricsContext, MetricValue, Scope
@@ -45,7 +44,7 @@ def default_context(now: datetime | None = None, period: str = "30d") -> Metrics
     return MetricsContext(date_from=end - parse_duration(period), date_to=end, period=period)
 
 
-GroupRows = Mapping[str, list[Row[Any]]]
+GroupRows = Mapping[str, list[Any]]
 """Rows of every group for one owner (vendor or platform), by group name."""
 
 
@@ -87,15 +86,19 @@ class GroupedProvider:
     def metric(self, key: str, value: MetricScalar, context: MetricsContext, *, unit: str | None = None) -> MetricValue:
         """A `MetricValue` for `key`, labelled from the catalog."""
         spec = self.CATALOG[key]
+        # Positional: this runs for every value of every vendor, and keyword binding costs more.
+        # Order: key, value, label, category, icon, description, unit, trend, trend_value, period.
         return MetricValue(
-            key=key,
-            value=value,
-            label=spec.label,
-            category=self.category,
-            icon=spec.icon,
-            description=spec.description,
-            unit=unit or spec.unit,
-            period=context.period if spec.windowed else None,
+            key,
+            value,
+            spec.label,
+            self.category,
+            spec.icon,
+            spec.description,
+            unit or spec.unit,
+            None,
+            None,
+            context.period if spec.windowed else None,
         )
 
     def _bulk(
