@@ -161,6 +161,12 @@ class Collector:
         )
         context = self.context()
         impl: Any = provider.provider
+        platform_ids = [p.id for p in plan.platforms] if self.settings.shard.exports_platforms else []
+        if provider.bulk_combined:
+            result = impl.get_metrics_bulk(db, plan.vendor_ids, platform_ids, context)
+            if not (isinstance(result, tuple) and len(result) == 2):
+                raise MalformedOutput(f"expected (vendor values, platform values), got {type(result).__name__}")
+            return Computed(directory, plan, self._mapping(result[0]), self._mapping(result[1]))
         vendor_values: Mapping[int, list[Any]] = {}
         if plan.vendor_ids:
             if provider.bulk_vendors:
@@ -168,8 +174,7 @@ class Collector:
             else:
                 vendor_values = {v: _as_list(impl.get_vendor_metrics(db, v, context)) for v in plan.vendor_ids}
         platform_values: Mapping[int, list[Any]] = {}
-        platform_ids = [p.id for p in plan.platforms]
-        if platform_ids and self.settings.shard.exports_platforms:
+        if platform_ids:
             if provider.bulk_platforms:
                 platform_values = self._mapping(impl.get_platform_metrics_bulk(db, platform_ids, context))
             else:

@@ -101,6 +101,21 @@ class BulkPlatformMetricsProvider(Protocol):
 
 
 @runtime_checkable
+class BulkMetricsProvider(Protocol):
+    """Optional extension: vendor and platform values of one run from one call.
+
+    Used instead of the two bulk methods when present, so work both scopes share (one scan
+    of a table, summed per vendor and per platform) is done once per run.
+    """
+
+    def get_metrics_bulk(
+        self, db: Session, vendor_ids: Collection[int], platform_ids: Collection[int], context: MetricsContext
+    ) -> tuple[Mapping[int, list[MetricValue]], Mapping[int, list[MetricValue]]]:
+        """(values per vendor id, values per platform id); either collection may be empty."""
+        ...
+
+
+@runtime_checkable
 class ConfigurableProvider(Protocol):
     """Optional extension: a provider that takes validated settings from the config file.
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ValidationError
 
 from exporter.config import Config, describe_errors
 from exporter.contracts import (
+    BulkMetricsProvider,
     BulkPlatformMetricsProvider,
     BulkVendorMetricsProvider,
     MetricsProviderProtocol,
@@ -51,6 +52,11 @@ class LoadedProvider:
     def bulk_vendors(self) -> bool:
         """Whether vendor values come from one bulk call instead of one call per vendor."""
         return isinstance(self.provider, BulkVendorMetricsProvider)
+
+    @property
+    def bulk_combined(self) -> bool:
+        """Whether vendor and platform values come from one `get_metrics_bulk` call."""
+        return isinstance(self.provider, BulkMetricsProvider)
 
     @property
     def bulk_platforms(self) -> bool:

@@ -101,15 +101,45 @@ class GroupedProvider:
             context.period if spec.windowed else None,
         )
 
+    def _by_owner(
+        self,
+        scope: Scope,
+        fetched: Mapping[str, Mapping[int, list[Any]]],
+        owners: Collection[int],
+        context: MetricsContext,
+    ) -> dict[int, list[MetricValue]]:
+        return {
+            owner: self.values(scope, {name: rows.get(owner, []) for name, rows in fetched.items()}, context)
+            for owner in owners
+        }
+
     def _bulk(
         self, db: Session, scope: Scope, owners: Collection[int], context: MetricsContext
     ) -> dict[int, list[MetricValue]]:
         groups = {name: group for name, group in self.groups(context).items() if scope in group.scopes}
         fetched = {name: group.fetch(db, scope, owners) for name, group in groups.items()}
-        return {
-            owner: self.values(scope, {name: rows.get(owner, []) for name, rows in fetched.items()}, context)
-            for owner in owners
-        }
+        return self._by_owner(scope, fetched, owners, context)
+
+    def get_metrics_bulk(
+        self, db: Session, vendor_ids: Collection[int], platform_ids: Collection[int], context: MetricsContext
+    ) -> tuple[dict[int, list[MetricValue]], dict[int, list[MetricValue]]]:
+        """Vendor and platform values of one run; additive groups scan their table once for both."""
+        vendor_rows: dict[str, Mapping[int, list[Any]]] = {}
+        platform_rows: dict[str, Mapping[int, list[Any]]] = {}
+        for name, group in self.groups(context).items():
+            vendors = bool(vendor_ids) and Scope.VENDOR in group.scopes
+            platforms = bool(platform_ids) and Scope.PLATFORM in group.scopes
+            if vendors and platforms and group.combinable:
+                vendor_rows[name], platform_rows[name] = group.fetch_both(db, vendor_ids, platform_ids)
+                continue
+            if vendors:
+                vendor_rows[name] = group.fetch(db, Scope.VENDOR, vendor_ids)
+            if platforms:
+                platform_rows[name] = group.fetch(db, Scope.PLATFORM, platform_ids)
+        return (
+            self._by_owner(Scope.VENDOR, vendor_rows, vendor_ids, context),
+            self._by_owner(Scope.PLATFORM, platform_rows, platform_ids, context),
+        )
 
     def get_vendor_metrics_bulk(
         self, db: Session, vendor_ids: Collection[int], context: MetricsContext

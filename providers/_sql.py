@@ -8,7 +8,20 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, FromClause, Row, Select, Subquery, and_, case, func, select
+from sqlalchemy import (
+    ColumnElement,
+    CompoundSelect,
+    FromClause,
+    Row,
+    Select,
+    Subquery,
+    and_,
+    case,
+    func,
+    literal_column,
+    select,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from exporter.contracts import Scope
@@ -54,6 +67,10 @@ class Grouped:
     the active links, `GROUP BY platform_id`), so both scopes read like one catalog entry.
     `by` adds group keys (status, currency); `platform_override` replaces the platform
     query where the catalog defines the platform value differently (CMS pages).
+
+    When both scopes are wanted and every aggregate is a count or a sum (`additive`), one
+    statement serves both (`both`): the per-vendor aggregates are computed once and summed per
+    platform over the active links, so the source table is scanned once, not twice.
     """
 
     source: FromClause
@@ -63,6 +80,13 @@ class Grouped:
     by: Sequence[ColumnElement[Any]] = ()
     scopes: frozenset[Scope] = frozenset(Scope)
     platform_override: Callable[[Collection[int]], Select[Any]] | None = field(default=None)
+    additive: bool = True
+    """Every aggregate is a count or a sum: platform values are sums of vendor values."""
+
+    @property
+    def combinable(self) -> bool:
+        """Whether `both` can serve the vendor and the platform scope in one statement."""
+        return self.additive and self.platform_override is None and Scope.VENDOR in self.scopes
 
     def _aggregates(self) -> list[ColumnElement[Any]]:
         return [*self.by, *(column.label(name) for name, column in self.columns.items())]
@@ -96,6 +120,53 @@ class Grouped:
             .where(*self.where, links.c.platform_id.in_(sorted(platform_ids)))
             .group_by(links.c.platform_id, *self.by)
         )
+
+    def both(self, vendor_ids: Collection[int], platform_ids: Collection[int]) -> CompoundSelect[Any]:
+        """Vendor rows (`is_platform` 0) and platform rows (1) from one scan of the source.
+
+        `WITH per_vendor AS (<vendor aggregates of every vendor>) SELECT 0, … FROM per_vendor
+        UNION ALL SELECT 1, platform_id, SUM(…) FROM per_vendor JOIN links … GROUP BY platform_id, by…`
+        """
+        per_vendor = (
+            select(self.vendor_id.label("owner"), *self._aggregates())
+            .select_from(self.source)
+            .where(*self.where)
+            .group_by(self.vendor_id, *self.by)
+            .cte("per_vendor")
+        )
+        by = [per_vendor.c[str(column.key)] for column in self.by]
+        aggregates = [per_vendor.c[name] for name in self.columns]
+        vendors = select(literal_column("0").label("is_platform"), per_vendor.c.owner, *by, *aggregates)
+        if len(vendor_ids) <= IN_LIST_LIMIT:
+            vendors = vendors.where(per_vendor.c.owner.in_(sorted(vendor_ids)))
+        links = active_links()
+        platforms = (
+            select(
+                literal_column("1"),
+                links.c.platform_id,
+                *by,
+                *(func.sum(column).label(column.name) for column in aggregates),
+            )
+            .select_from(per_vendor.join(links, links.c.vendor_id == per_vendor.c.owner))
+            .where(links.c.platform_id.in_(sorted(platform_ids)))
+            .group_by(links.c.platform_id, *by)
+        )
+        return union_all(vendors, platforms)
+
+    def fetch_both(
+        self, db: Session, vendor_ids: Collection[int], platform_ids: Collection[int]
+    ) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
+        """Run `both`; (rows by vendor id, rows by platform id)."""
+        wanted = vendor_ids if isinstance(vendor_ids, (set, frozenset, dict)) else set(vendor_ids)
+        vendors: dict[int, list[Any]] = defaultdict(list)
+        platforms: dict[int, list[Any]] = defaultdict(list)
+        result = db.execute(self.both(vendor_ids, platform_ids))
+        for row in map(_record(tuple(result.keys()))._make, result):
+            if row.is_platform:
+                platforms[row.owner].append(row)
+            elif row.owner in wanted:
+                vendors[row.owner].append(row)
+        return vendors, platforms
 
     def fetch(self, db: Session, scope: Scope, owners: Collection[int]) -> dict[int, list[Any]]:
         """Run the query for one scope; rows keyed by owner id, owners outside `owners` dropped."""

@@ -50,6 +50,7 @@ class TenancyMetricsProvider(GroupedProvider):
                 vendor_id=members.c.vendor_id,
                 where=(members.c.is_active.is_(True),),
                 columns={"members": func.count(), "users": func.count(distinct(members.c.user_id))},
+                additive=False,  # a user in two vendor teams of one platform counts once there
             ),
             "domains": Grouped(
                 source=domains,

@@ -40,17 +40,12 @@ class RecordingOrders(OrdersMetricsProvider):
         super().__init__()
         self.asked_vendors, self.asked_platforms = [], []
 
-    def get_vendor_metrics_bulk(
-        self, db: Any, vendor_ids: Collection[int], context: MetricsContext
-    ) -> dict[int, list[MetricValue]]:
+    def get_metrics_bulk(
+        self, db: Any, vendor_ids: Collection[int], platform_ids: Collection[int], context: MetricsContext
+    ) -> tuple[dict[int, list[MetricValue]], dict[int, list[MetricValue]]]:
         self.asked_vendors += vendor_ids
-        return super().get_vendor_metrics_bulk(db, vendor_ids, context)
-
-    def get_platform_metrics_bulk(
-        self, db: Any, platform_ids: Collection[int], context: MetricsContext
-    ) -> dict[int, list[MetricValue]]:
         self.asked_platforms += platform_ids
-        return super().get_platform_metrics_bulk(db, platform_ids, context)
+        return super().get_metrics_bulk(db, vendor_ids, platform_ids, context)
 
 
 def test_vendor_series_off_exports_no_vendor_series(platform_url: str) -> None:

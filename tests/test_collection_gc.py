@@ -22,13 +22,13 @@ class Observing(CatalogMetricsProvider):
         super().__init__()
         self.seen, self.fail = seen, fail
 
-    def get_vendor_metrics_bulk(
-        self, db: Any, vendor_ids: Collection[int], context: MetricsContext
-    ) -> dict[int, list[MetricValue]]:
+    def get_metrics_bulk(
+        self, db: Any, vendor_ids: Collection[int], platform_ids: Collection[int], context: MetricsContext
+    ) -> tuple[dict[int, list[MetricValue]], dict[int, list[MetricValue]]]:
         self.seen.append(gc.isenabled())
         if self.fail:
             raise RuntimeError("provider failure")
-        return super().get_vendor_metrics_bulk(db, vendor_ids, context)
+        return super().get_metrics_bulk(db, vendor_ids, platform_ids, context)
 
 
 @pytest.mark.parametrize("fail", [False, True], ids=["ok", "failing"])

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 
+from exporter.registry import Candidate, discover, instantiate
 from tests.adversarial import build_world
 from tests.builders import NOW, Rows
 from tests.exporting import Exposition, FixedClock, LabelSet, collect
@@ -91,3 +93,42 @@ def test_money_samples_are_exact_decimal_text(writer: Engine, database_url: str)
 def _same(series: str, labels: LabelSet) -> bool:
     parsed = Exposition.parse(f"{series} 0\n")
     return any(found == labels for _, found in parsed.samples)
+
+
+class _SeedOnly:
+    """A built-in provider seen through the seed protocol only (one call per vendor and platform)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    @property
+    def metrics_category(self) -> str:
+        return str(self.inner.metrics_category)
+
+    def get_vendor_metrics(self, db: Any, vendor_id: int, context: Any = None) -> Any:
+        return self.inner.get_vendor_metrics(db, vendor_id, context)
+
+    def get_platform_metrics(self, db: Any, platform_id: int, context: Any = None) -> Any:
+        return self.inner.get_platform_metrics(db, platform_id, context)
+
+
+class _SeparateBulk(_SeedOnly):
+    """A built-in provider without the combined call: one vendor bulk and one platform bulk call."""
+
+    def get_vendor_metrics_bulk(self, db: Any, vendor_ids: Any, context: Any) -> Any:
+        return self.inner.get_vendor_metrics_bulk(db, vendor_ids, context)
+
+    def get_platform_metrics_bulk(self, db: Any, platform_ids: Any, context: Any) -> Any:
+        return self.inner.get_platform_metrics_bulk(db, platform_ids, context)
+
+
+@pytest.mark.parametrize("wrapper", [_SeedOnly, _SeparateBulk], ids=["seed-protocol", "separate-bulk"])
+def test_every_call_path_matches_the_reference(writer: Engine, database_url: str, wrapper: type[_SeedOnly]) -> None:
+    """Per-vendor calls and the two separate bulk calls export exactly what the combined call does: the reference."""
+    candidates = [
+        Candidate(c.name, "test", lambda c=c: lambda: wrapper(instantiate(c)))  # type: ignore[misc]
+        for c in discover()
+    ]
+    rows, exposition = _collect_world(writer, database_url, candidates=candidates)
+    expected = Reference(rows.tables, Window.ending(NOW)).expected()
+    assert _mismatches(expected, business_samples(exposition.samples)) == []
