@@ -21,6 +21,18 @@ import yaml
 from tests.databases import unavailable
 
 
+def run_cli(*args: str, env: Mapping[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`commerce-exporter <args>` in a child process, as a user runs it; `env` replaces the environment."""
+    return subprocess.run(
+        [sys.executable, "-m", "exporter", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ if env is None else env),
+        check=False,
+    )
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now (loopback)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:

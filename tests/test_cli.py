@@ -4,39 +4,33 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, func, select
 
 from providers.schema import Base
-from tests.processes import promtool
+from tests.processes import promtool, run_cli
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        capture_output=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, with `env` added to this environment."""
+    return run_cli(*args, env={**os.environ, **(env or {})})
 
 
 def test_collect_demo_passes_promtool(tmp_path: Path) -> None:
     """`collect --demo` exits 0 and its output has no `promtool check metrics` findings."""
     result = run("collect", "--demo", env={"COMMERCE_DEMO_DB": str(tmp_path / "demo.sqlite")})
-    assert result.returncode == 0, result.stderr.decode()
-    lint = promtool("check", "metrics", stdin=result.stdout)
+    assert result.returncode == 0, result.stderr
+    lint = promtool("check", "metrics", stdin=result.stdout.encode())
     assert lint.returncode == 0 and not lint.stdout.strip(), lint.stdout.decode() + lint.stderr.decode()
-    assert b"commerce_platform_marketplace_import_success_rate_ratio{" in result.stdout
+    assert "commerce_platform_marketplace_import_success_rate_ratio{" in result.stdout
 
 
 def test_collect_openmetrics_format(tmp_path: Path) -> None:
     """`collect --format openmetrics` prints OpenMetrics ending with # EOF."""
     result = run("collect", "--demo", "--format", "openmetrics", env={"COMMERCE_DEMO_DB": str(tmp_path / "d.sqlite")})
     assert result.returncode == 0
-    assert result.stdout.endswith(b"# EOF\n")
+    assert result.stdout.endswith("# EOF\n")
 
 
 def test_collect_exits_1_when_a_provider_fails(tmp_path: Path) -> None:
@@ -45,8 +39,8 @@ def test_collect_exits_1_when_a_provider_fails(tmp_path: Path) -> None:
     create_engine(f"sqlite:///{empty}").connect().close()
     result = run("collect", env={"COMMERCE_DATABASE_URL": f"sqlite:///{empty}"})
     assert result.returncode == 1
-    assert b"provider orders failed (error)" in result.stderr
-    assert b'commerce_exporter_provider_up{provider="orders"} 0.0' in result.stdout
+    assert "provider orders failed (error)" in result.stderr
+    assert 'commerce_exporter_provider_up{provider="orders"} 0.0' in result.stdout
 
 
 def test_demo_db_is_deterministic_and_refuses_to_overwrite(tmp_path: Path) -> None:
@@ -67,7 +61,7 @@ def test_demo_db_is_deterministic_and_refuses_to_overwrite(tmp_path: Path) -> No
             "--anchor",
             "2026-01-01T00:00:00",
         )
-        assert result.returncode == 0, result.stderr.decode()
+        assert result.returncode == 0, result.stderr
         engine: Engine = create_engine(url)
         with engine.connect() as connection:
             counts.append(
@@ -84,10 +78,10 @@ def test_demo_db_is_deterministic_and_refuses_to_overwrite(tmp_path: Path) -> No
     assert all(counts[0][t.name] > 0 for t in Base.metadata.sorted_tables), counts[0]
     again = run("demo-db", "--url", f"sqlite:///{tmp_path / 'a'}.sqlite")
     assert again.returncode == 2
-    assert b"--replace" in again.stderr
+    assert "--replace" in again.stderr
 
 
 def test_version_and_usage_errors() -> None:
     """--version prints the version; an unknown command is a usage error (exit 2)."""
-    assert run("--version").stdout.startswith(b"commerce-exporter ")
+    assert run("--version").stdout.startswith("commerce-exporter ")
     assert run("nonsense").returncode == 2

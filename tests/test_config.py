@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,19 +12,13 @@ import yaml
 
 from exporter.config import load_config
 from exporter.errors import ConfigError
+from tests.processes import run_cli
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("COMMERCE_")}
 
 
 def check_config(path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", "check-config", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**CLEAN_ENV, **(env or {})},
-        check=False,
-    )
+    return run_cli("check-config", "--config", str(path), env={**CLEAN_ENV, **(env or {})})
 
 
 def test_check_config_names_every_problem(write_config: Callable[..., Path]) -> None:

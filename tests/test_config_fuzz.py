@@ -4,8 +4,6 @@ a traceback. The same for web config files."""
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from hypothesis import strategies as st
 from exporter.cli import main
 from exporter.errors import ConfigError
 from exporter.webconfig import load_web_config
+from tests.processes import run_cli
 
 SECTIONS: dict[str, list[str]] = {
     "database": ["url", "password_file", "pool_size", "connect_timeout", "statement_timeout"],
@@ -143,13 +142,7 @@ def test_the_real_command_never_shows_a_traceback(content: bytes, tmp_path: Path
     """The installed entry point on hostile files: exit 0 or 2, a path in the message, no traceback."""
     path = tmp_path / "nasty.yml"
     path.write_bytes(content)
-    result = subprocess.run(
-        [sys.executable, "-m", "exporter", "check-config", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli("check-config", "--config", str(path))
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode in (0, 2), result.stderr
     if result.returncode == 2:
@@ -159,13 +152,7 @@ def test_the_real_command_never_shows_a_traceback(content: bytes, tmp_path: Path
 def test_a_missing_or_unreadable_config_is_exit_2(tmp_path: Path) -> None:
     """A path that does not exist or is a directory: exit 2 with the reason."""
     for path in (tmp_path / "missing.yml", tmp_path):
-        result = subprocess.run(
-            [sys.executable, "-m", "exporter", "check-config", "--config", str(path)],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = run_cli("check-config", "--config", str(path))
         assert result.returncode == 2 and "cannot read the config file" in result.stderr, result.stderr
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from providers.demo import _MySQLLoader
 from providers.schema import IMPORT_JOB_STATUSES, ORDER_STATUSES, Base, MarketplaceImportJob, Order
 from tests.conftest import BACKEND_PARAMS
 from tests.exporting import FixedClock, collect
-from tests.processes import promtool
+from tests.processes import promtool, run_cli
 from tests.reference import business_samples
 
 SERVER_BACKENDS = [param for param in BACKEND_PARAMS if param.id != "sqlite"]
@@ -24,20 +23,14 @@ ANCHOR = "2026-06-15T12:00:00"
 SIZE = ("--vendors", "40", "--orders", "4000", "--seed", "11", "--anchor", ANCHOR)
 
 
-def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[bytes]:
-    """The CLI in a child process, as a user runs it."""
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", *args],
-        capture_output=True,
-        timeout=120,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
+def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI as a user runs it, with `env` added to this environment."""
+    return run_cli(*args, env={**os.environ, **(env or {})})
 
 
 def _demo_db(url: str, *extra: str) -> None:
     result = run("demo-db", "--url", url, *SIZE, *extra)
-    assert result.returncode == 0, result.stderr.decode()
+    assert result.returncode == 0, result.stderr
 
 
 def test_demo_db_fills_every_table_with_every_status(database_url: str, writer: Engine) -> None:
@@ -61,7 +54,7 @@ def test_demo_db_refuses_a_database_with_rows(database_url: str) -> None:
     _demo_db(database_url)
     again = run("demo-db", "--url", database_url, *SIZE)
     assert again.returncode == 2
-    assert b"--replace" in again.stderr
+    assert "--replace" in again.stderr
     _demo_db(database_url, "--replace")
 
 
@@ -69,9 +62,9 @@ def test_collect_on_demo_data_passes_promtool(database_url: str) -> None:
     """`collect` with COMMERCE_DATABASE_URL exits 0 and `promtool check metrics` finds nothing in its output."""
     _demo_db(database_url)
     result = run("collect", env={"COMMERCE_DATABASE_URL": database_url})
-    assert result.returncode == 0, result.stderr.decode()
-    assert b"commerce_vendor_orders_total_revenue_eur{" in result.stdout
-    lint = promtool("check", "metrics", stdin=result.stdout)
+    assert result.returncode == 0, result.stderr
+    assert "commerce_vendor_orders_total_revenue_eur{" in result.stdout
+    lint = promtool("check", "metrics", stdin=result.stdout.encode())
     assert lint.returncode == 0 and not lint.stdout.strip(), lint.stdout.decode() + lint.stderr.decode()
 
 

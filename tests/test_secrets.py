@@ -18,7 +18,7 @@ import yaml
 
 from tests.faultkit import drop, fault_config, populate, wait_until
 from tests.pgcluster import PgCluster
-from tests.processes import free_port
+from tests.processes import free_port, run_cli
 from tests.webclient import basic, request
 
 pytestmark = pytest.mark.postgresql
@@ -62,13 +62,7 @@ def database(pg_cluster: PgCluster) -> Iterator[str]:
 def _check_config(tmp_path: Path, config: dict[str, Any] | str) -> subprocess.CompletedProcess[str]:
     path = tmp_path / f"check-{time.monotonic_ns()}.yml"
     path.write_text(config if isinstance(config, str) else yaml.safe_dump(config))
-    return subprocess.run(
-        [sys.executable, "-m", "exporter", "--log-level", "debug", "check-config", "--config", str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli("--log-level", "debug", "check-config", "--config", str(path))
 
 
 def test_check_config_masks_every_secret(pg_cluster: PgCluster, reader: str, database: str, tmp_path: Path) -> None:
