@@ -27,6 +27,7 @@ from exporter.directory import PlatformRule, Shard
 from exporter.durations import format_duration, parse_duration
 from exporter.errors import ConfigError
 from exporter.naming import valid_namespace
+from exporter.yamlload import FileTooLarge, LimitExceeded, load_yaml, read_text
 
 DATABASE_URL_ENV = "COMMERCE_DATABASE_URL"
 """Environment variable that supplies `database.url` when the config file does not."""
@@ -389,18 +390,21 @@ def load_config(
         return parse_config({}, env=env, overrides=overrides)
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(Path(path))
     except OSError as err:
         raise ConfigError([("", f"cannot read the config file: {err.strerror}")], source) from err
     except UnicodeDecodeError as err:
         raise ConfigError([("", f"the config file is not UTF-8 text (byte {err.start})")], source) from None
+    except FileTooLarge as err:
+        raise ConfigError([("", str(err))], source) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
         return parse_config(raw, env=env, source=source, overrides=overrides)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        kind = "refused" if isinstance(err, LimitExceeded) else "not valid YAML"
         problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError([("", f"not valid YAML: {where}{problem}")], source) from None
+        raise ConfigError([("", f"{kind}: {where}{problem}")], source) from None
     except RecursionError:
         raise ConfigError([("", "nested too deeply to be a configuration")], source) from None

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exporter.config import describe_errors, printable
 from exporter.errors import ConfigError
+from exporter.yamlload import FileTooLarge, LimitExceeded, load_yaml, read_text
 
 log = logging.getLogger(__name__)
 
@@ -399,15 +400,16 @@ def load_web_config(path: Path | str | None) -> WebSettings:
         return PLAIN
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        text = read_text(source)
+    except (OSError, UnicodeDecodeError, FileTooLarge) as err:
         reason = getattr(err, "strerror", None) or str(err)
         raise ConfigError([("", f"cannot read the web config file: {reason}")], str(source)) from err
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        kind = "refused" if isinstance(err, LimitExceeded) else "not valid YAML"
         problem = getattr(err, "problem", None) or type(err).__name__
-        raise ConfigError([("", f"not valid YAML: {where}{problem}")], str(source)) from None
+        raise ConfigError([("", f"{kind}: {where}{problem}")], str(source)) from None
     return parse_web_config(raw, source)
