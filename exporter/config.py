@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -57,6 +58,27 @@ Duration = Annotated[
 """A duration written `30s`, `5m`, `1h30m` or `30d`."""
 
 
+def _at_most(limit: timedelta, why: str) -> AfterValidator:
+    def check(value: timedelta) -> timedelta:
+        if value > limit:
+            raise ValueError(f"expected at most {format_duration(limit)} ({why}), got {format_duration(value)}")
+        return value
+
+    return AfterValidator(check)
+
+
+MAX_INTERVAL = timedelta(days=365)
+Interval = Annotated[Duration, _at_most(MAX_INTERVAL, "the scheduler plans runs at most a year ahead")]
+"""How often a provider runs: 1ms to 365d."""
+StaleAfter = Annotated[Duration, _at_most(3 * MAX_INTERVAL, "three times the longest interval")]
+"""How long a failed provider's series stay: 1ms to 1095d."""
+StatementTimeout = Annotated[Duration, _at_most(timedelta(days=1), "no metric query should run for a day")]
+ConnectTimeout = Annotated[Duration, _at_most(timedelta(hours=1), "a connection not made within an hour never will be")]
+
+RESERVED_PATHS = ("/", "/-/healthy", "/-/ready", "/-/reload")
+"""Paths the exporter serves itself; `server.metrics_path` may not take them (nor anything under `/-/`)."""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -67,8 +89,8 @@ class DatabaseConfig(_Section):
     url: str | None = Field(default=None, description="SQLAlchemy URL; or COMMERCE_DATABASE_URL.")
     password_file: Path | None = Field(default=None, description="File whose content is the password.")
     pool_size: int = Field(default=3, ge=1, le=64)
-    connect_timeout: Duration = timedelta(seconds=5)
-    statement_timeout: Duration = timedelta(seconds=30)
+    connect_timeout: ConnectTimeout = timedelta(seconds=5)
+    statement_timeout: StatementTimeout = timedelta(seconds=30)
 
     @field_validator("url")
     @classmethod
@@ -89,6 +111,16 @@ class ServerConfig(_Section):
     web_config_file: Path | None = None
     reload_endpoint: bool = Field(default=False, description="Accept POST /-/reload.")
     max_connections: int = Field(default=64, ge=1, le=10_000)
+
+    @field_validator("metrics_path")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_PATHS or value.startswith("/-/"):
+            raise ValueError(
+                f'"{value}" is served by the exporter itself (/ is the landing page, /-/ holds healthy, ready '
+                "and reload); choose another path, such as /metrics"
+            )
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -113,9 +145,9 @@ class ServerConfig(_Section):
 class CollectionConfig(_Section):
     """`collection`: how often and over what the providers run."""
 
-    interval: Duration = timedelta(seconds=60)
+    interval: Interval = timedelta(seconds=60)
     period: str = Field(default="30d", description="Window of windowed values (orders.new, customers.new).")
-    stale_after: Duration | None = Field(default=None, description="Default: 3 × the provider's interval.")
+    stale_after: StaleAfter | None = Field(default=None, description="Default: 3 × the provider's interval.")
     concurrency: int = Field(default=2, ge=1, le=32)
     shard: str = Field(default="0/1", description="i/n: export the vendors whose code hashes to i of n.")
 
@@ -160,8 +192,8 @@ class ProviderConfig(_Section):
     """`providers.<name>`: one provider's schedule, settings and key allowlist."""
 
     enabled: bool = True
-    interval: Duration | None = None
-    stale_after: Duration | None = None
+    interval: Interval | None = None
+    stale_after: StaleAfter | None = None
     factory: str | None = Field(default=None, description='"package.module:attribute" of a zero-argument factory.')
     settings: dict[str, Any] = Field(default_factory=dict)
     keys: tuple[str, ...] | None = Field(default=None, description="Export only these keys.")
@@ -238,9 +270,13 @@ class Config(_Section):
         if self.database.password_file is None:
             return url
         try:
-            password = self.database.password_file.read_text().strip()
+            password = self.database.password_file.read_bytes().decode("utf-8").strip()
         except OSError as err:
             raise ConfigError([("database.password_file", f"cannot read: {err.strerror}")]) from err
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                [("database.password_file", f"the file is not UTF-8 text (byte {err.start}); save it as UTF-8")]
+            ) from None
         return parse_url(url).set(password=password).render_as_string(hide_password=False)
 
     def masked(self) -> dict[str, Any]:

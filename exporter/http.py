@@ -295,11 +295,12 @@ class HttpServer:
             runtime = exporter.runtime
             if runtime is None or not runtime.config.server.reload_endpoint:
                 return web.Response(status=403, text="Reload endpoint disabled; set server.reload_endpoint: true\n")
-            ok = await asyncio.get_running_loop().run_in_executor(None, exporter.reload)
-            if ok:
+            result = await asyncio.get_running_loop().run_in_executor(None, exporter.reload)
+            if result.ok:
                 return web.Response(text="Reloaded\n")
             return web.Response(
-                status=500, text="Reload failed; the previous configuration is still running (see logs)\n"
+                status=500,
+                text=f"Reload failed; the previous configuration is still running.\n{result.reason}\n",
             )
 
         for path, handler in ((metrics_path, metrics), ("/", landing), ("/-/healthy", healthy), ("/-/ready", ready)):

@@ -207,6 +207,10 @@ class BasicAuth:
     def users(self) -> int:
         return len(self._users)
 
+    def same_users(self, other: BasicAuth) -> bool:
+        """Whether `other` checks the same users against the same hashes (its verdicts would be ours)."""
+        return self._users == other._users
+
     def _key(self, user: str, password: bytes) -> tuple[bytes, bytes, bool]:
         hashed = self._users.get(user)
         known = hashed is not None
