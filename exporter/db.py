@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,18 +29,38 @@ def parse_url(url: str, path: str = "database.url") -> URL:
     """A SQLAlchemy URL, or a ConfigError that names the config path."""
     try:
         return make_url(url)
-    except ArgumentError as err:
+    except (ArgumentError, ValueError) as err:
+        # The message never repeats the URL: it may hold a password.
         raise ConfigError(
-            [(path, f"not a database URL ({err}); expected e.g. postgresql+psycopg://user@host/db")]
+            [
+                (
+                    path,
+                    "not a database URL (check the port and the characters to escape); expected e.g. "
+                    "postgresql+psycopg://user@host:5432/db",
+                )
+            ]
         ) from err
 
 
+_SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
+"""Query parameters that carry a secret (psycopg `password`, `sslpassword`; PyMySQL `passwd`; any token)."""
+
+
 def safe_url(url: str | URL) -> str:
-    """The URL with its password replaced by `***`, for logs and `check-config`."""
+    """The URL with its password, and any query parameter that looks like one, as `***` (for logs, `check-config`)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
         return "<unparsable URL>"
+    hidden = {
+        name: "***" if isinstance(value, str) else tuple("***" for _ in value)
+        for name, value in parsed.query.items()
+        if _SECRET_PARAMETER.search(name)
+    }
+    if not hidden:
+        return parsed.render_as_string(hide_password=True)
+    # Query values are percent-encoded when rendered; show the mask as the user-info one reads.
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
 
 
 class Database:
