@@ -86,6 +86,9 @@ ALLOWED_HEADERS: Mapping[str, tuple[str, ...]] = {
 }
 """The toolkit's list: these headers only, and the enumerated ones only with these values."""
 
+BCRYPT_BYTES = 72
+"""bcrypt's key length: bytes of a password beyond it are not part of the hash."""
+
 _BCRYPT = re.compile(r"^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$")
 _HASH_HINT = 'create one with: htpasswd -nBC 10 "" | tr -d ":\\n"'
 
@@ -231,7 +234,9 @@ class BasicAuth:
         """Run bcrypt and remember the verdict."""
         key, hashed, known = self._key(user, password)
         try:
-            ok = bcrypt.checkpw(password, hashed) and known
+            # bcrypt reads 72 bytes of a password. htpasswd and Go (the toolkit) hash and compare the
+            # first 72 of a longer one; bcrypt for Python refuses it instead, so it could never log in.
+            ok = bcrypt.checkpw(password[:BCRYPT_BYTES], hashed) and known
         except ValueError:  # a hash variant this bcrypt build does not know: never a match
             ok = False
         with self._lock:
