@@ -33,7 +33,7 @@ from exporter.yamlload import FileTooLarge, LimitExceeded, load_yaml, read_text
 DATABASE_URL_ENV = "COMMERCE_DATABASE_URL"
 """Environment variable that supplies `database.url` when the config file does not."""
 
-_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_REFERENCE_START = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(\}|:-)")
 _LISTEN = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -291,27 +291,64 @@ class Config(_Section):
 
 
 def substitute(value: Any, env: Mapping[str, str], path: str = "") -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in every string; `$$` is a literal `$`."""
+    """Replace `${VAR}` / `${VAR:-default}` in every string; a default may hold references; `$$` is a literal `$`."""
     if isinstance(value, dict):
         return {k: substitute(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [substitute(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    return _expand(value, env, path)
 
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name, default = match.group(1), match.group(2)
+
+def _expand(text: str, env: Mapping[str, str], path: str) -> str:
+    out: list[str] = []
+    at = 0
+    while at < len(text):
+        if text.startswith("$$", at):
+            out.append("$")
+            at += 2
+            continue
+        match = _REFERENCE_START.match(text, at)
+        if match is None:
+            out.append(text[at])
+            at += 1
+            continue
+        name, end = match[1], match.end()
+        default: str | None = None
+        if match[2] == ":-":
+            end = _closing_brace(text, end, path)
+            default = text[match.end() : end]
+            end += 1
         if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError(
-            [(path, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")]
-        )
+            out.append(env[name])
+        elif default is not None:
+            out.append(_expand(default, env, path))  # only a default in use needs its own variables
+        else:
+            raise ConfigError(
+                [(path, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")]
+            )
+        at = end
+    return "".join(out)
 
-    return _REFERENCE.sub(replace, value)
+
+def _closing_brace(text: str, at: int, path: str) -> int:
+    """Index of the `}` that closes a default starting at `at` (references inside it nest)."""
+    depth = 0
+    while at < len(text):
+        if text.startswith("$$", at):
+            at += 2
+        elif text.startswith("${", at):
+            depth += 1
+            at += 2
+        elif text[at] == "}":
+            if depth == 0:
+                return at
+            depth -= 1
+            at += 1
+        else:
+            at += 1
+    raise ConfigError([(path, '"${" without its closing "}"; write $${ for a literal "${"')])
 
 
 def _location(loc: tuple[Any, ...]) -> str:
