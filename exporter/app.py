@@ -87,7 +87,6 @@ class Exporter:
         self._reload_lock = threading.Lock()
         self._run_locks: dict[str, threading.Lock] = {}
         self._completed: set[str] = set()
-        self._listeners: list[Callable[[Runtime], None]] = []
 
     # --- building -------------------------------------------------------------------------
 
@@ -191,10 +190,6 @@ class Exporter:
         self._mark_reload(True)
         log.info("web: %s", runtime.web.describe())
 
-    def on_install(self, listener: Callable[[Runtime], None]) -> None:
-        """Call `listener` with every runtime installed by a successful reload (the HTTP server's TLS)."""
-        self._listeners.append(listener)
-
     def _install(self, runtime: Runtime, previous: Runtime | None) -> None:
         """Swap in `runtime` as one step: no run of the old config publishes after this returns."""
         scheduler = runtime.scheduler
@@ -270,8 +265,6 @@ class Exporter:
                 return ReloadResult(False, f"applying the configuration failed: {type(err).__name__}: {err}")
             self._mark_reload(True)
             log.info("configuration reloaded: %d provider(s); web: %s", len(runtime.providers), runtime.web.describe())
-            for listener in self._listeners:
-                listener(runtime)
             return ReloadResult(True, "")
 
     def _mark_reload(self, ok: bool) -> None:

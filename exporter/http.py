@@ -22,12 +22,12 @@ from aiohttp import web
 from aiohttp.web_request import BaseRequest
 
 from exporter import __version__
-from exporter.app import Exporter, Runtime
+from exporter.app import Exporter
 from exporter.authgate import AuthGate, Throttled, client_key
 from exporter.config import ServerConfig
 from exporter.connections import CloseReason, ConnectionTracker, Limits, _Connection
 from exporter.exposition import wants_gzip, wants_openmetrics
-from exporter.webconfig import BasicAuth, WebSettings, parse_authorization
+from exporter.webconfig import BasicAuth, parse_authorization
 
 __all__ = ["HttpServer", "Limits"]
 
@@ -73,7 +73,10 @@ class _RequestHandler(web.RequestHandler):
             self._tracker.count(CloseReason.HANDLER_ERROR, exc)
         else:
             self._tracker.count(CloseReason.MALFORMED_REQUEST)
-        phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
         response = web.Response(status=status, text=f"{status} {phrase}\n", headers=self._headers())
         response.force_close()
         return response
@@ -262,7 +265,6 @@ class HttpServer:
                 self._socket.close()
             raise
         self._sweeper = asyncio.create_task(self._sweep())
-        self.exporter.on_install(self._installed)
 
     def _accept(self) -> asyncio.Protocol:
         """The protocol of one new connection, with the TLS context and headers of the running configuration."""
@@ -278,15 +280,6 @@ class HttpServer:
 
     def _security_headers(self) -> dict[str, str]:
         return dict(self.exporter.web.headers)
-
-    async def apply(self, settings: WebSettings) -> None:
-        """New connections take the new settings by themselves (see `_accept`); this only says so."""
-        log.info("web settings for new connections: %s", settings.describe())
-
-    def _installed(self, runtime: Runtime) -> None:
-        # Called on the reloading thread; the log line belongs with the event loop's.
-        if self._loop is not None and not self._loop.is_closed():
-            asyncio.run_coroutine_threadsafe(self.apply(runtime.web), self._loop)
 
     async def _sweep(self) -> None:
         while True:
