@@ -5,6 +5,8 @@
 #   docker run -p 9814:9814 -e COMMERCE_DATABASE_URL=postgresql+psycopg://user@db/shop commerce-exporter serve
 #   docker run -p 9814:9814 -v "$PWD/config.yml:/etc/commerce-exporter/config.yml:ro" \
 #       commerce-exporter serve --config /etc/commerce-exporter/config.yml
+# Without a Docker engine (Debian, podman, no registry): bash .ci/build-image, see docs/operations.md.
+# Any Debian-based Python >= 3.11 image works as PYTHON_IMAGE (python3 and venv as `python`).
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -17,7 +19,10 @@ RUN python -m venv /opt/venv
 COPY pyproject.toml README.md ./
 RUN python -c "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
 e = p['optional-dependencies']; print('\n'.join(p['dependencies'] + e['postgres'] + e['mysql']))" > requirements.txt
-RUN /opt/venv/bin/pip install -r requirements.txt
+# setuptools is not needed at run time (pip builds the package in an isolated environment); pip
+# stays, so an image built FROM this one can `pip install` a third-party provider.
+RUN /opt/venv/bin/pip install -r requirements.txt \
+    && /opt/venv/bin/pip uninstall --yes setuptools
 # Then the source; --no-deps: everything it needs is installed above.
 COPY exporter ./exporter
 COPY providers ./providers
