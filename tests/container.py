@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -227,7 +227,9 @@ class ImageRun:
         try:
             self.pid = self._child()
         except BaseException:
-            self.kill()
+            self._launcher.kill()
+            self._launcher.wait(10)
+            self._log.close()
             raise
 
     def _child(self) -> int:
@@ -284,10 +286,20 @@ class ImageRun:
         return self._launcher.returncode
 
     def kill(self) -> None:
-        """End everything at once (unshare --kill-child takes the namespace's processes with it)."""
+        """End everything at once: SIGKILL to PID 1 of the namespace takes every process in it along.
+
+        unshare's --kill-child is not enough: the kernel clears the parent-death signal when chroot
+        --userspec changes the process's credentials. While unshare runs, its child is not reaped,
+        so `self.pid` cannot have been reused."""
         if self._launcher.poll() is None:
-            self._launcher.kill()
-            self._launcher.wait(10)
+            if self.pid > 1:  # never 0 or -1: those would signal far more than this process
+                with suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+            try:
+                self._launcher.wait(10)
+            except subprocess.TimeoutExpired:
+                self._launcher.kill()
+                self._launcher.wait(10)
         self._log.close()
 
     def log(self) -> str:

@@ -127,6 +127,13 @@ def test_the_stop_signal_ends_the_exporter_at_once_with_status_0(
         run.kill()
 
 
+def test_a_killed_run_leaves_no_process_behind(image: Image, root: Path, port: int, tmp_path: Path) -> None:
+    """The harness's kill ends the image's process too (it outlived unshare before: setuid clears PDEATHSIG)."""
+    run = _start(image, root, port, tmp_path / "exporter.log")
+    run.kill()
+    assert not Path(f"/proc/{run.pid}").exists(), f"PID {run.pid} still runs after kill()"
+
+
 def test_the_image_holds_the_venv_and_nothing_of_the_build_machine(image: Image, root: Path) -> None:
     """No pip configuration, mount point or build directory of the build lands in the image; no setuptools."""
     assert sorted(path.name for path in (root / "opt").iterdir()) == ["venv"]
