@@ -166,8 +166,8 @@ def test_the_build_context_is_the_package_sources_only(image: Image) -> None:
 _PACKAGES = ("exporter", "providers")
 
 
-def test_changing_only_the_source_reuses_the_dependency_layer(image: Image, tmp_path: Path) -> None:
-    """After a change in exporter/ alone, pip install -r requirements.txt comes from the layer cache."""
+def test_changing_the_source_readme_or_tool_settings_reuses_the_dependency_layer(image: Image, tmp_path: Path) -> None:
+    """After edits of exporter/, README.md and pyproject.toml (not its dependencies) pip install -r is cached."""
     context = tmp_path / "checkout"
     (context / ".ci").mkdir(parents=True)
     for name in CONTEXT:
@@ -177,15 +177,16 @@ def test_changing_only_the_source_reuses_the_dependency_layer(image: Image, tmp_
         else:
             shutil.copy2(source, context / name)
     shutil.copy2(ROOT / ".ci" / "build-image", context / ".ci" / "build-image")
-    with (context / "exporter" / "__init__.py").open("a") as init:
-        init.write(f"# {uuid.uuid4()}\n")
+    for edited in ("exporter/__init__.py", "README.md", "pyproject.toml"):
+        with (context / edited).open("a") as file:
+            file.write(f"# {uuid.uuid4()}\n")
     tag = f"{TAG}-layers"
     try:
         rebuilt = build_image(context, tag, tmp_path)
     finally:
         podman("rmi", "--ignore", tag, f"{tag}-build")
-    assert _cached(rebuilt.build_log, "pip install -r requirements.txt")
-    assert not _cached(rebuilt.build_log, "pip install --no-deps .")
+    assert _cached(rebuilt.build_log, "pip install -r requirements.txt"), "the dependencies were installed again"
+    assert not _cached(rebuilt.build_log, "pip install --no-deps ."), "the edited package was not installed again"
 
 
 def _cached(log: str, command: str) -> bool:
