@@ -59,13 +59,16 @@ class Image:
 
 
 def build_image(context: Path, tag: str, workdir: Path, timeout: float = 900) -> Image:
-    """`bash .ci/build-image --tag TAG` in `context` (a checkout); the image it made."""
+    """`bash .ci/build-image --tag TAG` in `context` (a checkout); the image it made.
+
+    The pip configuration carried into the build is this interpreter's (a copied checkout has no .venv)."""
     iidfile = workdir / "iid"
     result = subprocess.run(
         ["bash", str(context / ".ci" / "build-image"), "--tag", tag, "--iidfile", str(iidfile)],
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, "PYTHON": sys.executable},
         check=False,
     )
     log = result.stdout + result.stderr

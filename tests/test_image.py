@@ -14,7 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.config import ServerConfig
-from tests.container import ROOT, Image, ImageRun, Runtime, build_image, mounted, podman, require_tools
+from tests.container import BUILD_SCRIPT, ROOT, Image, ImageRun, Runtime, build_image, mounted, podman, require_tools
 
 pytestmark = [pytest.mark.image, pytest.mark.slow, pytest.mark.timeout(900)]
 
@@ -22,6 +22,7 @@ TAG = "localhost/commerce-exporter:ci"
 """One tag for every run on a machine: a new build replaces the previous one, its layers stay cached."""
 CONTEXT = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "exporter", "providers")
 """What a checkout needs for the build (the rest of it is left out by .dockerignore)."""
+_PACKAGES = ("exporter", "providers")
 
 
 @pytest.fixture(scope="module")
@@ -144,7 +145,8 @@ def test_the_image_holds_the_venv_and_nothing_of_the_build_machine(image: Image,
     assert not list(site.glob("setuptools*")), "setuptools is only needed to build"
     (volume,) = image.config["Volumes"]
     stat = (root / volume.lstrip("/")).stat()
-    assert (stat.st_uid, stat.st_gid) == (Runtime.of(image, root).uid, Runtime.of(image, root).gid)
+    runtime = Runtime.of(image, root)
+    assert (stat.st_uid, stat.st_gid) == (runtime.uid, runtime.gid), f"{volume} is not the image user's"
 
 
 def test_the_build_context_is_the_package_sources_only(image: Image) -> None:
@@ -163,9 +165,6 @@ def test_the_build_context_is_the_package_sources_only(image: Image) -> None:
             assert sent == sources
 
 
-_PACKAGES = ("exporter", "providers")
-
-
 def test_changing_the_source_readme_or_tool_settings_reuses_the_dependency_layer(image: Image, tmp_path: Path) -> None:
     """After edits of exporter/, README.md and pyproject.toml (not its dependencies) pip install -r is cached."""
     context = tmp_path / "checkout"
@@ -176,7 +175,7 @@ def test_changing_the_source_readme_or_tool_settings_reuses_the_dependency_layer
             shutil.copytree(source, context / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copy2(source, context / name)
-    shutil.copy2(ROOT / ".ci" / "build-image", context / ".ci" / "build-image")
+    shutil.copy2(BUILD_SCRIPT, context / ".ci" / "build-image")
     for edited in ("exporter/__init__.py", "README.md", "pyproject.toml"):
         with (context / edited).open("a") as file:
             file.write(f"# {uuid.uuid4()}\n")
