@@ -14,9 +14,10 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-import providers.demo
-import providers.schema
-from providers.demo import DemoSize, create_demo_database
+import exporter.demo.data
+import exporter.demo.load
+import exporter.schema
+from exporter.demo import DemoSize, create_demo_database
 
 POSTGRES_ADMIN_ENV = "COMMERCE_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -24,7 +25,7 @@ DEFAULT_POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 @dataclass(frozen=True)
 class Size:
-    """A named data set; the other tables scale with vendors and orders (providers/demo.py)."""
+    """A named data set; the other tables scale with vendors and orders (exporter/demo/data.py)."""
 
     name: str
     platforms: int
@@ -33,7 +34,7 @@ class Size:
 
     @property
     def demo(self) -> DemoSize:
-        """As `providers.demo` takes it."""
+        """As `exporter.demo` takes it."""
         return DemoSize(platforms=self.platforms, vendors=self.vendors, orders=self.orders)
 
     def describe(self) -> str:
@@ -52,7 +53,7 @@ SIZES = {
 def _generator_digest() -> str:
     """Changes whenever the demo generator or the schema does, so a stale cached file is never used."""
     digest = hashlib.sha256()
-    for module in (providers.demo, providers.schema):
+    for module in (exporter.demo.data, exporter.demo.load, exporter.schema):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:12]
 

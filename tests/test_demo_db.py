@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.pool import NullPool
 
-from providers.demo import _MySQLLoader
-from providers.schema import IMPORT_JOB_STATUSES, ORDER_STATUSES, Base, MarketplaceImportJob, Order
+from exporter.demo.load import Target, _MySQLLoader
+from exporter.schema import IMPORT_JOB_STATUSES, ORDER_STATUSES, reference_tables
 from tests.conftest import BACKEND_PARAMS
 from tests.exporting import FixedClock, collect
 from tests.processes import promtool, run_cli
@@ -39,10 +39,11 @@ def test_demo_db_fills_every_table_with_every_status(database_url: str, writer: 
     with writer.connect() as connection:
         counts = {
             t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in Base.metadata.sorted_tables
+            for t in reference_tables().sorted_tables
         }
-        order_statuses = set(connection.execute(select(Order.__table__.c.status).distinct()).scalars())
-        job_statuses = set(connection.execute(select(MarketplaceImportJob.__table__.c.status).distinct()).scalars())
+        order_statuses = set(connection.execute(select(reference_tables().orders.c.status).distinct()).scalars())
+        jobs = reference_tables().marketplace_import_jobs
+        job_statuses = set(connection.execute(select(jobs.c.status).distinct()).scalars())
     assert {name for name, count in counts.items() if count == 0} == set()
     assert counts["orders"] == 4000
     assert order_statuses == set(ORDER_STATUSES)
@@ -87,13 +88,14 @@ def test_demo_data_exports_the_same_samples_as_on_sqlite(database_url: str, back
 def test_mysql_loader_falls_back_to_inserts_when_local_files_are_refused(database_url: str, backend: str) -> None:
     """Without the client's local-file permission the server refuses LOAD DATA LOCAL; rows arrive by INSERT."""
     engine = create_engine(database_url, connect_args={"local_infile": False}, poolclass=NullPool)
-    table = Base.metadata.tables["platforms"]
+    table = reference_tables().platforms
     columns = ("id", "code", "name", "is_active", "settings", "created_at")
+    target = Target.of(table, columns, engine.dialect)
     rows = [(1, "tab\tback\\slash", 'q"uote\nnew', True, {"k": "v"}, datetime(2026, 1, 2, 3, 4, 5))]
     loader = _MySQLLoader()
     raw = engine.raw_connection()
     try:
-        assert loader(raw.driver_connection, table, columns, rows) == 1
+        assert loader(raw.driver_connection, target, rows) == 1
         raw.commit()
     finally:
         raw.close()
@@ -108,8 +110,9 @@ def test_mysql_loader_falls_back_to_inserts_when_local_files_are_refused(databas
 def test_mysql_loader_keeps_escapes_through_local_files(database_url: str, backend: str) -> None:
     """Tabs, newlines, backslashes, NULLs and JSON survive the TSV file of LOAD DATA LOCAL exactly."""
     engine = create_engine(database_url, connect_args={"local_infile": True}, poolclass=NullPool)
-    table = Base.metadata.tables["platforms"]
+    table = reference_tables().platforms
     columns = ("id", "code", "name", "is_active", "settings", "created_at")
+    target = Target.of(table, columns, engine.dialect)
     rows = [
         (1, "tab\tback\\slash", 'q"uote\nnew\r\x00', True, {"k": "v\\"}, datetime(2026, 1, 2, 3, 4, 5)),
         (2, "\\N", "\\", False, None, datetime(2026, 1, 2, 3, 4, 6)),
@@ -117,7 +120,7 @@ def test_mysql_loader_keeps_escapes_through_local_files(database_url: str, backe
     loader = _MySQLLoader()
     raw = engine.raw_connection()
     try:
-        assert loader(raw.driver_connection, table, columns, rows) == 2
+        assert loader(raw.driver_connection, target, rows) == 2
     finally:
         raw.close()
     with engine.connect() as connection:
