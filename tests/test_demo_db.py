@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from exporter.demo.load import Target, _MySQLLoader
-from exporter.schema import IMPORT_JOB_STATUSES, ORDER_STATUSES, reference_tables
+from exporter.schema import IMPORT_JOB_STATUSES, ORDER_STATUSES, SPECS, reference_tables
 from tests.conftest import BACKEND_PARAMS
+from tests.databases import ServerDatabase, create_server_database
 from tests.exporting import FixedClock, collect
+from tests.layouts import schema_section
 from tests.processes import promtool, run_cli
 from tests.reference import business_samples
 
@@ -128,3 +132,55 @@ def test_mysql_loader_keeps_escapes_through_local_files(database_url: str, backe
     engine.dispose()
     assert loader.local_infile is True
     assert stored == [tuple(row) for row in rows]
+
+
+@pytest.fixture
+def scratch_urls(backend: str, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """A function: name → URL of a new empty database on the current backend; all dropped afterwards."""
+    made: list[ServerDatabase] = []
+
+    def make(name: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / name}.sqlite"
+        made.append(create_server_database(backend))
+        return made[-1].url
+
+    yield make
+    for server in made:
+        name = make_url(server.url).database
+        server.also.append(f"{name}_shop")  # where the prefixed layout's MySQL tables go
+        server.drop()
+
+
+def test_demo_db_builds_the_store_naming_and_a_prefixed_renamed_layout(
+    scratch_urls: Callable[[str], str], backend: str, write_config: Callable[..., Path]
+) -> None:
+    """`demo-db --naming store` and `demo-db --config` (prefixed tables in another schema, renamed columns) hold the
+    same data as the reference layout: the exporter, told each layout, exposes the same business samples."""
+    exposed = {}
+    for layout in ("reference", "store", "prefixed"):
+        url = scratch_urls(layout)
+        section = schema_section(layout, backend, make_url(url).database)
+        if layout == "prefixed":
+            _demo_db(url, "--config", str(write_config({"database": {"url": url}, "schema": section})))
+        else:
+            _demo_db(url, "--naming", layout)
+        engine = create_engine(url)
+        inspector = inspect(engine)
+        where = section.get("database_schema")
+        names = set(inspector.get_table_names(schema=where))
+        if layout == "store":
+            assert {"stores", "store_platforms", "store_users", "store_domains", "merchants"} <= names
+            assert "vendors" not in names
+            assert "store_code" in {c["name"] for c in inspector.get_columns("stores")}
+        if layout == "prefixed":
+            assert {f"shop_{name}" for name in SPECS} == names
+            columns = {c["name"] for c in inspector.get_columns("shop_orders", schema=where)}
+            assert {"placed_at", "grand_total_cents", "order_status"} <= columns
+        engine.dispose()
+        result = collect(url, clock=FixedClock(datetime.fromisoformat(ANCHOR)), schema=section)
+        assert [r.provider for r in result.results if not r.ok] == []
+        exposed[layout] = business_samples(result.samples)
+    assert len(exposed["reference"]) > 1000
+    assert exposed["store"] == exposed["reference"]
+    assert exposed["prefixed"] == exposed["reference"]
