@@ -69,7 +69,10 @@ class OrdersMetricsProvider(GroupedProvider):
                     "counted in orders.total, orders.new and as revenue "
                     "(it is listed in providers.orders.settings.revenue_statuses)"
                 )
-            return "counted in orders.total and orders.new only: in no status count, not as revenue"
+            return (
+                "counted in orders.total and orders.new only: in no status count, not as revenue "
+                "(if it is revenue, list it in providers.orders.settings.revenue_statuses)"
+            )
 
         return [KnownValues(t.orders.c.status, frozenset(ORDER_STATUSES), effect)]
 
