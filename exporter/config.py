@@ -220,9 +220,9 @@ class Config(_Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
+    database: DatabaseConfig = DatabaseConfig()
     schema_: SchemaConfig = Field(default_factory=SchemaConfig, alias="schema")
     """`schema` (named with a trailing underscore: pydantic models have a `schema` method)."""
-    database: DatabaseConfig = DatabaseConfig()
     server: ServerConfig = ServerConfig()
     collection: CollectionConfig = CollectionConfig()
     exposition: ExpositionConfig = ExpositionConfig()
