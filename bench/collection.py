@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.capture import captured, replay
 from exporter.app import Exporter, Runtime
+from exporter.clock import Clock
 from exporter.collector import Computed
 from exporter.config import Config, parse_config
 from exporter.contracts import MetricsContext, MetricValue
@@ -78,10 +79,10 @@ def bench_config(url: str, schema: dict[str, Any] | None = None) -> Config:
 
 
 @contextmanager
-def exporter_runtime(url: str, schema: dict[str, Any] | None = None) -> Iterator[Runtime]:
+def exporter_runtime(url: str, schema: dict[str, Any] | None = None, clock: Clock | None = None) -> Iterator[Runtime]:
     """An exporter built from `bench_config` (not scheduled): its collector, store and providers."""
     config = bench_config(url, schema)
-    exporter = Exporter(lambda: config, metrics=SelfMetrics(process=False))
+    exporter = Exporter(lambda: config, clock=clock, metrics=SelfMetrics(process=False))
     runtime = exporter.build(config)
     exporter.runtime = runtime
     try:

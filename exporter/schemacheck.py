@@ -354,6 +354,9 @@ class Section:
     findings: list[Finding] = field(default_factory=list)
     declared: bool = True
     note: str | None = None
+    """Why the reader cannot run at all (it failed to load); replaces the findings."""
+    remark: str | None = None
+    """Something to know that does not stop the reader."""
     values: list[ValuesReport] = field(default_factory=list)
 
     @property
@@ -402,6 +405,8 @@ def _render_section(section: Section, width: int) -> list[str]:
     else:
         state = "OK" if section.ok else "CANNOT RUN"
     lines = [f"{section.title}: {state}"]
+    if section.remark:
+        lines.append(f"  note: {section.remark}")
     for finding in section.findings:
         where = finding.looked_for if finding.status is Status.MISSING else f"{finding.looked_for} {finding.detail}"
         if finding.ok:
@@ -488,7 +493,14 @@ def check_schema(
     connection = db.connection()
     dialect = connection.dialect
     directory = directory_needs(schema)
-    needs = {name: provider_needs(provider, schema) for name, provider in providers.items()}
+    remarks: dict[str, str] = {}
+    needs: dict[str, Needs] = {}
+    for name, provider in providers.items():
+        try:
+            needs[name] = provider_needs(provider, schema)
+        except Exception as err:  # noqa: BLE001 - a third-party declaration may be broken: report it, run it unchecked
+            needs[name] = Needs((), declared=False)
+            remarks[name] = f"schema_requirements raised {type(err).__name__}: {err}"
     # A provider's section lists what it reads besides the directory's columns (checked once, above it).
     needs = {
         name: Needs(_in_schema_order(c for c in own.columns if c not in directory.columns), own.declared)
@@ -503,8 +515,10 @@ def check_schema(
     sections: dict[str, Section] = {}
     for name, provider in providers.items():
         section = Section(f"provider {name}", compare(needs[name], reflected, schema, dialect), needs[name].declared)
-        present = {f.key for f in section.findings if f.ok}
-        for check in getattr(provider, "known_values", lambda _: [])(schema):
+        section.remark = remarks.get(name)
+        present = {f.key for f in section.findings + directory_section.findings if f.ok}
+        checks = getattr(provider, "known_values", None)
+        for check in checks(schema) if callable(checks) else ():
             key = schema.key_of(check.column)
             if key in present:
                 found = unknown_values(db, check)

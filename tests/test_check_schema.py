@@ -10,12 +10,30 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Column, Engine, MetaData, String, Table, create_engine, event, text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    Numeric,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.types import NullType
 
 from exporter.contracts import KnownValuesProvider, SchemaAwareProvider
 from exporter.registry import discover, instantiate
 from exporter.schema import Layout, SchemaTables, build_tables, reference_tables
-from exporter.schemacheck import directory_needs
+from exporter.schemacheck import directory_needs, type_fits
 from providers.orders import OrdersMetricsProvider
 from tests.adversarial import build_world
 from tests.builders import NOW, Rows
@@ -115,6 +133,29 @@ def test_every_built_in_provider_declares_what_it_reads() -> None:
     providers = {c.name: instantiate(c) for c in discover()}
     assert all(isinstance(p, SchemaAwareProvider) for p in providers.values())
     assert {name for name, p in providers.items() if isinstance(p, KnownValuesProvider)} == {"orders", "marketplace"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "found", "backend", "fits"),
+    [
+        ("integer", BigInteger(), "postgresql", True),
+        ("integer", Numeric(12, 0), "mysql", True),
+        ("integer", String(20), "sqlite", False),
+        ("text", Text(), "postgresql", True),
+        ("text", Integer(), "postgresql", False),
+        ("boolean", Boolean(), "postgresql", True),
+        ("boolean", SmallInteger(), "postgresql", False),  # IS TRUE fails on an integer there
+        ("boolean", SmallInteger(), "mysql", True),  # MySQL's BOOL is TINYINT(1)
+        ("datetime", DateTime(timezone=True), "postgresql", True),
+        ("datetime", Date(), "mysql", True),
+        ("datetime", String(26), "sqlite", True),  # SQLite keeps datetimes as text
+        ("datetime", String(26), "postgresql", False),
+        ("datetime", NullType(), "postgresql", None),  # not recognised: not held against the column
+    ],
+)
+def test_column_types_are_accepted_by_kind(kind: str, found: Any, backend: str, fits: bool | None) -> None:
+    """A database type fits a reference column's kind as the table in docs/database.md says."""
+    assert type_fits(kind, found, backend) is fits
 
 
 # --- check-schema ------------------------------------------------------------------------------
@@ -264,12 +305,14 @@ def test_check_schema_exits_2_on_a_mapping_error(write_config: Callable[..., Pat
 
 
 def test_check_schema_exits_1_when_the_database_cannot_be_read(write_config: Callable[..., Path]) -> None:
-    """An unreachable server: exit 1 with the reason, not a traceback."""
-    path = write_config({"database": {"url": "postgresql+psycopg://nobody@127.0.0.1:1/none", "connect_timeout": "1s"}})
+    """An unreachable server: exit 1 with the reason and the URL without its password, not a traceback."""
+    url = "postgresql+psycopg://nobody:s3cret-pw@127.0.0.1:1/none"
+    path = write_config({"database": {"url": url, "connect_timeout": "1s"}})
     result = run_cli("check-schema", "--config", str(path), env=CLEAN_ENV)
     assert result.returncode == 1
-    assert "check-schema: cannot read postgresql+psycopg://nobody@127.0.0.1:1/none" in result.stderr
+    assert "check-schema: cannot read postgresql+psycopg://nobody:***@127.0.0.1:1/none" in result.stderr
     assert "Traceback" not in result.stderr
+    assert "s3cret-pw" not in result.stdout + result.stderr
 
 
 def test_a_provider_that_declares_nothing_is_not_checked(write_config: Callable[..., Path], sqlite_url: str) -> None:
