@@ -87,6 +87,7 @@ class Exporter:
             pool_size=config.database.pool_size,
             connect_timeout=config.database.connect_timeout.total_seconds(),
             statement_timeout=config.database.statement_timeout.total_seconds(),
+            schema=config.schema_.mapped_tables,
         )
         try:
             loaded = load_providers(config, self.candidates)
@@ -186,6 +187,7 @@ class Exporter:
         everything = (
             settings_of(previous.config) != settings_of(runtime.config)
             or previous.config.database != runtime.config.database
+            or previous.config.schema_ != runtime.config.schema_
         )
         if everything:
             self.store.remove(INFO)
