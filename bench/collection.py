@@ -12,6 +12,7 @@ from typing import Any
 
 from bench.capture import captured, replay
 from exporter.app import Exporter, Runtime
+from exporter.clock import Clock
 from exporter.collector import Computed
 from exporter.config import Config, parse_config
 from exporter.contracts import MetricsContext, MetricValue
@@ -65,18 +66,23 @@ class SeedOnly:
         return list(self._provider.get_platform_metrics(db, platform_id, context))
 
 
-def bench_config(url: str) -> Config:
+def bench_config(url: str, schema: dict[str, Any] | None = None) -> Config:
     """The exporter's defaults, with statement timeouts long enough for a loaded, shared machine."""
     return parse_config(
-        {"database": {"url": url, "statement_timeout": "10m"}, "collection": {"interval": "1h"}}, env={}
+        {
+            "database": {"url": url, "statement_timeout": "10m"},
+            "collection": {"interval": "1h"},
+            "schema": schema or {},
+        },
+        env={},
     )
 
 
 @contextmanager
-def exporter_runtime(url: str) -> Iterator[Runtime]:
+def exporter_runtime(url: str, schema: dict[str, Any] | None = None, clock: Clock | None = None) -> Iterator[Runtime]:
     """An exporter built from `bench_config` (not scheduled): its collector, store and providers."""
-    config = bench_config(url)
-    exporter = Exporter(lambda: config, metrics=SelfMetrics(process=False))
+    config = bench_config(url, schema)
+    exporter = Exporter(lambda: config, clock=clock, metrics=SelfMetrics(process=False))
     runtime = exporter.build(config)
     exporter.runtime = runtime
     try:

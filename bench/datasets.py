@@ -14,9 +14,11 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-import providers.demo
-import providers.schema
-from providers.demo import DemoSize, create_demo_database
+import exporter.demo.data
+import exporter.demo.load
+import exporter.schema
+from exporter.demo import DemoSize, create_demo_database
+from exporter.schema import Layout, Naming, build_tables
 
 POSTGRES_ADMIN_ENV = "COMMERCE_BENCH_POSTGRES_URL"
 DEFAULT_POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -24,7 +26,7 @@ DEFAULT_POSTGRES_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 @dataclass(frozen=True)
 class Size:
-    """A named data set; the other tables scale with vendors and orders (providers/demo.py)."""
+    """A named data set; the other tables scale with vendors and orders (exporter/demo/data.py)."""
 
     name: str
     platforms: int
@@ -33,7 +35,7 @@ class Size:
 
     @property
     def demo(self) -> DemoSize:
-        """As `providers.demo` takes it."""
+        """As `exporter.demo` takes it."""
         return DemoSize(platforms=self.platforms, vendors=self.vendors, orders=self.orders)
 
     def describe(self) -> str:
@@ -52,7 +54,7 @@ SIZES = {
 def _generator_digest() -> str:
     """Changes whenever the demo generator or the schema does, so a stale cached file is never used."""
     digest = hashlib.sha256()
-    for module in (providers.demo, providers.schema):
+    for module in (exporter.demo.data, exporter.demo.load, exporter.schema):
         digest.update(Path(str(module.__file__)).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -62,16 +64,17 @@ def _anchor() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None, hour=0, minute=0, second=0, microsecond=0)
 
 
-def sqlite_database(size: Size, cache: Path) -> str:
-    """URL of a SQLite file with `size`'s data, built once and cached under `cache`."""
+def sqlite_database(size: Size, cache: Path, naming: Naming = "reference") -> str:
+    """URL of a SQLite file with `size`'s data in `naming`, built once and cached under `cache`."""
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"{size.name}-{size.platforms}-{size.vendors}-{size.orders}-{_generator_digest()}.sqlite"
+    suffix = "" if naming == "reference" else f"-{naming}"
+    path = cache / f"{size.name}-{size.platforms}-{size.vendors}-{size.orders}-{_generator_digest()}{suffix}.sqlite"
     if not path.exists():
         partial = path.with_suffix(".partial")
         partial.unlink(missing_ok=True)
         engine = create_engine(f"sqlite:///{partial}")
         try:
-            create_demo_database(engine, size.demo, anchor=_anchor())
+            create_demo_database(engine, size.demo, anchor=_anchor(), schema=build_tables(Layout.of(naming)))
         finally:
             engine.dispose()
         partial.replace(path)
@@ -79,8 +82,8 @@ def sqlite_database(size: Size, cache: Path) -> str:
 
 
 @contextmanager
-def postgresql_database(size: Size) -> Iterator[str]:
-    """A scratch database `ce_bench_<random>` with `size`'s data; dropped on the way out."""
+def postgresql_database(size: Size, naming: Naming = "reference") -> Iterator[str]:
+    """A scratch database `ce_bench_<random>` with `size`'s data in `naming`; dropped on the way out."""
     admin_url = make_url(os.environ.get(POSTGRES_ADMIN_ENV, DEFAULT_POSTGRES_ADMIN))
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5})
     name = f"ce_bench_{uuid.uuid4().hex[:12]}"
@@ -91,7 +94,7 @@ def postgresql_database(size: Size) -> Iterator[str]:
         try:
             engine = create_engine(url)
             try:
-                create_demo_database(engine, size.demo, anchor=_anchor())
+                create_demo_database(engine, size.demo, anchor=_anchor(), schema=build_tables(Layout.of(naming)))
             finally:
                 engine.dispose()
             yield url
@@ -110,12 +113,12 @@ def postgresql_database(size: Size) -> Iterator[str]:
 
 
 @contextmanager
-def database(backend: str, size: Size, cache: Path) -> Iterator[str]:
-    """A database URL with `size`'s data on `backend` (sqlite or postgresql)."""
+def database(backend: str, size: Size, cache: Path, naming: Naming = "reference") -> Iterator[str]:
+    """A database URL with `size`'s data, tables named as `naming` says, on `backend` (sqlite or postgresql)."""
     if backend == "sqlite":
-        yield sqlite_database(size, cache)
+        yield sqlite_database(size, cache, naming)
     elif backend == "postgresql":
-        with postgresql_database(size) as url:
+        with postgresql_database(size, naming) as url:
             yield url
     else:
         raise ValueError(f"backend must be sqlite or postgresql, not {backend!r}")

@@ -102,6 +102,7 @@ class Exporter:
             pool_size=config.database.pool_size,
             connect_timeout=config.database.connect_timeout.total_seconds(),
             statement_timeout=config.database.statement_timeout.total_seconds(),
+            schema=config.schema_.mapped_tables,
         )
         try:
             loaded = load_providers(config, self.candidates)
@@ -221,6 +222,7 @@ class Exporter:
         everything = (
             settings_of(previous.config) != settings_of(runtime.config)
             or previous.config.database != runtime.config.database
+            or previous.config.schema_ != runtime.config.schema_
         )
         if everything:
             self.store.remove(INFO)

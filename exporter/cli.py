@@ -1,9 +1,11 @@
-"""`commerce-exporter` commands: serve, collect, check-config, demo-db, providers."""
+"""`commerce-exporter` commands: serve, collect, check-config, check-schema, demo-db, providers."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import hashlib
 import logging
 import os
 import signal
@@ -19,8 +21,11 @@ import yaml
 from exporter import __version__
 from exporter.app import Exporter
 from exporter.config import Config, load_config
-from exporter.errors import ConfigError, ProviderLoadError
-from exporter.registry import discover, instantiate
+from exporter.db import Database
+from exporter.errors import ConfigError, DatabaseError, ProviderLoadError
+from exporter.registry import discover, instantiate, load_providers
+from exporter.schema import REFERENCE_LAYOUT, Layout, build_tables
+from exporter.schemacheck import check_schema
 
 log = logging.getLogger("exporter")
 
@@ -32,22 +37,24 @@ DEMO_MAX_AGE = 24 * 3600
 """The demo database is rebuilt once a day so its windowed values (new orders…) stay alive."""
 
 
-def demo_database_path() -> Path:
-    """Where `--demo` keeps its SQLite file (override with COMMERCE_DEMO_DB)."""
+def demo_database_path(layout: Layout = REFERENCE_LAYOUT) -> Path:
+    """Where `--demo` keeps its SQLite file (override with COMMERCE_DEMO_DB); one file per `schema:` layout."""
     configured = os.environ.get(DEMO_DB_ENV)
-    if configured:
-        return Path(configured)
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "commerce-exporter" / "demo.sqlite"
+    path = Path(configured) if configured else cache / "commerce-exporter" / "demo.sqlite"
+    if layout == REFERENCE_LAYOUT:
+        return path
+    digest = hashlib.sha256(repr(layout).encode()).hexdigest()[:10]
+    return path.with_name(f"{path.stem}-{digest}{path.suffix}")
 
 
-def ensure_demo_database(path: Path | None = None) -> str:
-    """Create (or refresh, when a day old) the small demo database; returns its URL."""
+def ensure_demo_database(path: Path | None = None, layout: Layout = REFERENCE_LAYOUT) -> str:
+    """Create (or refresh, when a day old) the small demo database in `layout`; returns its URL."""
     from sqlalchemy import create_engine
 
-    from providers.demo import DemoSize, create_demo_database
+    from exporter.demo import DemoSize, create_demo_database
 
-    path = path or demo_database_path()
+    path = path or demo_database_path(layout)
     fresh = path.exists() and time.time() - path.stat().st_mtime < DEMO_MAX_AGE
     if not fresh:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -55,7 +62,9 @@ def ensure_demo_database(path: Path | None = None) -> str:
         partial.unlink(missing_ok=True)
         engine = create_engine(f"sqlite:///{partial}")
         try:
-            create_demo_database(engine, DemoSize(), anchor=datetime.now(UTC).replace(tzinfo=None))
+            create_demo_database(
+                engine, DemoSize(), anchor=datetime.now(UTC).replace(tzinfo=None), schema=build_tables(layout)
+            )
         finally:
             engine.dispose()
         partial.replace(path)
@@ -74,10 +83,12 @@ def _configure_logging(level: str) -> None:
 
 
 def _config_loader(args: argparse.Namespace) -> Callable[[], Config]:
-    """A function that reads the config as the command line says (called again on every reload)."""
+    """A function that reads the config as the command line says (called again on every reload).
+
+    With `--demo` the demo database is built in the layout the config's `schema:` section
+    describes (naming, renamed tables and columns), so a mapping can be tried without a platform.
+    """
     overrides: dict[str, dict[str, Any]] = {}
-    if getattr(args, "demo", False):
-        overrides["database"] = {"url": ensure_demo_database(), "password_file": None}
     server: dict[str, Any] = {}
     if getattr(args, "listen", None):
         server["listen"] = args.listen
@@ -85,7 +96,18 @@ def _config_loader(args: argparse.Namespace) -> Callable[[], Config]:
         server["web_config_file"] = args.web_config
     if server:
         overrides["server"] = server
-    return lambda: load_config(args.config, overrides=overrides)
+    if not getattr(args, "demo", False):
+        return lambda: load_config(args.config, overrides=overrides)
+
+    # The demo database is SQLite: one schema per file, so `schema.database_schema` does not apply to it.
+    demo_overrides = {**overrides, "schema": {"database_schema": None}}
+
+    def load_with_demo() -> Config:
+        provisional = load_config(args.config, overrides={**demo_overrides, "database": {"url": "sqlite://"}})
+        url = ensure_demo_database(layout=provisional.schema_.layout)
+        return load_config(args.config, overrides={**demo_overrides, "database": {"url": url, "password_file": None}})
+
+    return load_with_demo
 
 
 def _print_config_error(err: ConfigError, config_file: str | None = None) -> int:
@@ -178,12 +200,54 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_check_schema(args: argparse.Namespace) -> int:
+    try:
+        config = _config_loader(args)()
+        url = config.database_url()
+        loaded = load_providers(config)
+        schema = config.schema_.mapped_tables
+        database = Database(
+            url,
+            pool_size=config.database.pool_size,
+            connect_timeout=config.database.connect_timeout.total_seconds(),
+            statement_timeout=config.database.statement_timeout.total_seconds(),
+            schema=schema,
+        )
+    except ConfigError as err:
+        return _print_config_error(err)
+    where = f"{database.display_url} ({schema.layout.describe()})"
+    try:
+        with database.session() as db:
+            report = check_schema(
+                db,
+                schema,
+                {p.name: p.provider for p in loaded.providers},
+                where=where,
+                failed={f.name: f.message for f in loaded.failures},
+            )
+    except DatabaseError as err:
+        print(f"check-schema: cannot read {database.display_url}: {err}", file=sys.stderr)
+        return EXIT_RUNTIME
+    finally:
+        database.dispose()
+    sys.stdout.write(report.render())
+    return EXIT_RUNTIME if report.blocked else EXIT_OK
+
+
 def cmd_demo_db(args: argparse.Namespace) -> int:
     from sqlalchemy import create_engine
 
     from exporter.db import safe_url
-    from providers.demo import DemoDatabaseNotEmpty, DemoSize, create_demo_database
+    from exporter.demo import DemoDatabaseNotEmpty, DemoSize, create_demo_database
 
+    layout = REFERENCE_LAYOUT
+    if args.config:
+        try:
+            layout = load_config(args.config, overrides={"database": {"url": args.url}}).schema_.layout
+        except ConfigError as err:
+            return _print_config_error(err)
+    if args.naming:
+        layout = dataclasses.replace(layout, naming=args.naming)
     size = DemoSize(platforms=args.platforms, vendors=args.vendors, orders=args.orders, seed=args.seed)
     anchor = (
         datetime.fromisoformat(args.anchor) if args.anchor else datetime.now(UTC).replace(tzinfo=None, microsecond=0)
@@ -195,7 +259,9 @@ def cmd_demo_db(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        counts = create_demo_database(engine, size, anchor=anchor, replace=args.replace, progress=progress)
+        counts = create_demo_database(
+            engine, size, anchor=anchor, schema=build_tables(layout), replace=args.replace, progress=progress
+        )
     except DemoDatabaseNotEmpty as err:
         print(f"demo-db: {safe_url(args.url)}: {err}", file=sys.stderr)
         return EXIT_USAGE
@@ -254,14 +320,25 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--demo", action="store_true", help=argparse.SUPPRESS)
     check.set_defaults(handler=cmd_check_config)
 
-    demo = commands.add_parser("demo-db", help="create deterministic demo data in the reference schema")
+    checks = commands.add_parser(
+        "check-schema", help="compare the tables and columns every enabled provider reads with the database"
+    )
+    checks.add_argument("--config")
+    checks.add_argument("--demo", action="store_true", help=argparse.SUPPRESS)
+    checks.set_defaults(handler=cmd_check_schema)
+
+    demo = commands.add_parser("demo-db", help="create deterministic demo data in any layout of the reference schema")
     demo.add_argument("--url", required=True, help="SQLAlchemy URL of the target database")
+    demo.add_argument(
+        "--naming", choices=("reference", "store"), help="table and column naming (default: reference, or --config's)"
+    )
+    demo.add_argument("--config", help="build the layout of this config's schema: section (tables, columns, schema)")
     demo.add_argument("--platforms", type=_positive, default=3)
     demo.add_argument("--vendors", type=_positive, default=40)
     demo.add_argument("--orders", type=_positive, default=5_000)
     demo.add_argument("--seed", type=int, default=42)
     demo.add_argument("--anchor", help="'now' of the generated timestamps (ISO, UTC); default: now")
-    demo.add_argument("--replace", action="store_true", help="drop and recreate reference tables that have rows")
+    demo.add_argument("--replace", action="store_true", help="drop and recreate the layout's tables that have rows")
     demo.set_defaults(handler=cmd_demo_db)
 
     providers = commands.add_parser("providers", help="list discovered providers and their keys")

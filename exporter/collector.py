@@ -20,6 +20,7 @@ from exporter.durations import format_duration, parse_duration
 from exporter.errors import DatabaseError, ExporterError, FailureReason
 from exporter.registry import LoadedProvider
 from exporter.render import DropReason, FamilyBuilder, Prepared, Rendered, info_families, prepare
+from exporter.schemacheck import SchemaGuard, SchemaMissing
 from exporter.selfmetrics import SelfMetrics
 from exporter.store import INFO, SnapshotStore
 
@@ -141,6 +142,8 @@ class Collector:
         self._directory: Directory | None = None
         """The last directory read; its unchanged vendor records are reused by the next run."""
         self._info: Prepared | None = None
+        self.schema_guard = SchemaGuard(database.schema, clock.monotonic)
+        """Checks each provider's tables and columns before its run (cached reflection)."""
 
     def context(self) -> MetricsContext:
         """[now − period, now] in naive UTC."""
@@ -198,8 +201,14 @@ class Collector:
         self.metrics.provider_runs.labels(name).inc()
         try:
             with self.database.session() as db:
+                problems = self.schema_guard.problems(name, provider.provider, db)
+                if problems:
+                    raise SchemaMissing(problems)  # before any of the provider's statements
                 computed = self.compute(provider, db)
+        except SchemaMissing as err:
+            return self._failed(provider, started, FailureReason.SCHEMA, str(err))
         except DatabaseError as err:
+            self.schema_guard.invalidate()  # a table or column may have gone: look again next run
             if self.on_database_error is not None:
                 self.on_database_error()
             return self._failed(provider, started, err.reason, str(err))

@@ -7,8 +7,9 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -28,6 +29,7 @@ from exporter.directory import PlatformRule, Shard
 from exporter.durations import format_duration, parse_duration
 from exporter.errors import ConfigError
 from exporter.naming import valid_namespace
+from exporter.schema import Layout, SchemaTables, build_tables, layout_problems
 from exporter.yamlload import FileTooLarge, LimitExceeded, load_yaml, read_text
 
 DATABASE_URL_ENV = "COMMERCE_DATABASE_URL"
@@ -225,10 +227,35 @@ class PlatformConfig(_Section):
         return PlatformRule(enable=frozenset(self.enable), disable=frozenset(self.disable))
 
 
+class SchemaConfig(_Section):
+    """`schema`: how the platform's tables and columns are named (keys are always reference names)."""
+
+    naming: Literal["reference", "store"] = Field(
+        default="reference", description='"store": vendors → stores, companies → merchants, vendor_id → store_id…'
+    )
+    database_schema: str | None = Field(default=None, description="PostgreSQL schema / MySQL database of the tables.")
+    tables: dict[str, str] = Field(default_factory=dict, description="Reference table → actual table.")
+    columns: dict[str, str] = Field(default_factory=dict, description='"table.column" (reference) → actual column.')
+
+    @property
+    def layout(self) -> Layout:
+        """The mapping as a hashable value."""
+        return Layout.of(self.naming, self.database_schema, self.tables, self.columns)
+
+    @cached_property
+    def mapped_tables(self) -> SchemaTables:
+        """The reference tables under this mapping's names."""
+        return build_tables(self.layout)
+
+
 class Config(_Section):
     """The whole configuration."""
 
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
     database: DatabaseConfig = DatabaseConfig()
+    schema_: SchemaConfig = Field(default_factory=SchemaConfig, alias="schema")
+    """`schema` (named with a trailing underscore: pydantic models have a `schema` method)."""
     server: ServerConfig = ServerConfig()
     collection: CollectionConfig = CollectionConfig()
     exposition: ExpositionConfig = ExpositionConfig()
@@ -281,7 +308,7 @@ class Config(_Section):
 
     def masked(self) -> dict[str, Any]:
         """The effective config as plain data, secrets masked (for `check-config`)."""
-        data = self.model_dump(mode="json")
+        data = self.model_dump(mode="json", by_alias=True)
         if self.database.url:
             data["database"]["url"] = safe_url(self.database.url)
         return data
@@ -396,6 +423,8 @@ def describe_errors(error: ValidationError, prefix: str = "") -> list[tuple[str,
             message = "required value is missing"
         elif kind == "extra_forbidden":
             message = "unknown key (check the spelling; config/exporter.yml lists every option)"
+        elif kind == "literal_error":
+            message = f"expected {item.get('ctx', {}).get('expected', 'one of the listed values')}, got {given!r}"
         elif kind.endswith(("_type", "_parsing")) and kind.split("_")[0] in _TYPE_WORDS:
             message = f"expected {_TYPE_WORDS[kind.split('_')[0]]}, got {given!r}"
         else:
@@ -441,6 +470,15 @@ def parse_config(
         raise ConfigError(problems, source) from None
     if url_missing:
         raise ConfigError(missing, source)
+    schema = config.schema_
+    problems = layout_problems(schema.naming, schema.database_schema, schema.tables, schema.columns)
+    backend = parse_url(config.database.url or "sqlite://").get_backend_name()
+    if backend == "sqlite" and schema.database_schema not in (None, "main"):
+        problems.append(
+            ("schema.database_schema", "SQLite keeps one schema per file (main): leave it null for a SQLite database")
+        )
+    if problems:
+        raise ConfigError(problems, source)
     if config.database.pool_size < config.collection.concurrency + 1:
         raise ConfigError(
             [

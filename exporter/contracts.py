@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -10,7 +10,10 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 if TYPE_CHECKING:
+    from sqlalchemy import Column, Table
     from sqlalchemy.orm import Session
+
+    from exporter.schema import KnownValues, SchemaTables
 
 MetricNumber: TypeAlias = int | float | Decimal
 """A numeric metric value; money is a `Decimal` so it stays exact to the cent."""
@@ -128,4 +131,32 @@ class ConfigurableProvider(Protocol):
 
     def configure(self, settings: Any) -> None:
         """Apply validated settings."""
+        ...
+
+
+@runtime_checkable
+class SchemaAwareProvider(Protocol):
+    """Optional extension: what a provider reads, so the schema can be checked before it runs.
+
+    Return the columns (or whole tables) of `tables` (`exporter.schema.tables(db)` of the run)
+    that the provider's statements read. `commerce-exporter check-schema` reports each one, and
+    a run whose columns are missing fails with reason `schema` without sending the provider's
+    SQL. A provider without this method is reported as "not checked" and simply runs.
+    """
+
+    def schema_requirements(self, tables: SchemaTables) -> Iterable[Column[Any] | Table]:
+        """Columns and tables the provider reads, from `tables`."""
+        ...
+
+
+@runtime_checkable
+class KnownValuesProvider(Protocol):
+    """Optional extension: columns whose values the provider interprets (statuses).
+
+    `commerce-exporter check-schema` counts the values found outside `KnownValues.known` and
+    prints what the provider does with each (`KnownValues.effect`).
+    """
+
+    def known_values(self, tables: SchemaTables) -> Iterable[KnownValues]:
+        """One entry per interpreted column."""
         ...

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from exporter.dialects import Timeouts, backend_for
 from exporter.errors import ConfigError, DatabaseError, FailureReason
+from exporter.schema import SESSION_INFO_KEY, SchemaTables, reference_tables
 from exporter.watchdog import Watchdog
 
 CANCEL_SECONDS = 1.0
@@ -69,7 +70,11 @@ def safe_url(url: str | URL) -> str:
 
 
 class Database:
-    """Owns the engine; `session()` yields a read-only session whose statements time out server-side."""
+    """Owns the engine; `session()` yields a read-only session whose statements time out server-side.
+
+    Every session carries `schema` (the mapped reference tables) in `Session.info`, where
+    `exporter.schema.tables(db)` finds it.
+    """
 
     def __init__(
         self,
@@ -78,8 +83,10 @@ class Database:
         pool_size: int = 3,
         connect_timeout: float = 5.0,
         statement_timeout: float = 30.0,
+        schema: SchemaTables | None = None,
     ) -> None:
         self.url = make_url(url)
+        self.schema = schema or reference_tables()
         self.backend = backend_for(self.url)
         self.timeouts = Timeouts(connect=connect_timeout, statement=statement_timeout)
         self.call_limit = statement_timeout + connect_timeout
@@ -178,7 +185,7 @@ class Database:
     def session(self) -> Iterator[Session]:
         """One read-only transaction; always rolled back, never committed."""
         try:
-            with Session(self.engine, autoflush=False) as session:
+            with Session(self.engine, autoflush=False, info={SESSION_INFO_KEY: self.schema}) as session:
                 try:
                     yield session
                 finally:

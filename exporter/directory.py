@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from providers.schema import Platform, PlatformModule, Vendor, VendorPlatform
+from exporter.schema import by_key, tables
 
 CORE_MODULES = frozenset({"tenancy", "customers", "cms"})
 """Modules a `platform_modules` row cannot disable (the config still can)."""
@@ -57,12 +57,14 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
     tuples, and the `VendorInfo` records of `previous` are reused when a vendor did not change
     (which also makes comparing two directories cheap: equal records are the same objects).
     """
-    platforms_t, links_t, vendors_t = Platform.__table__, VendorPlatform.__table__, Vendor.__table__
-    modules_t = PlatformModule.__table__
+    t = tables(db)
+    platforms_t, links_t, vendors_t, modules_t = t.platforms, t.vendor_platforms, t.vendors, t.platform_modules
     platforms = {
         row.id: PlatformInfo(row.id, row.code, row.name)
         for row in db.execute(
-            select(platforms_t.c.id, platforms_t.c.code, platforms_t.c.name).where(platforms_t.c.is_active.is_(True))
+            select(*by_key(platforms_t.c.id, platforms_t.c.code, platforms_t.c.name)).where(
+                platforms_t.c.is_active.is_(True)
+            )
         )
     }
     known = previous.vendors if previous is not None else {}
@@ -84,7 +86,7 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
             vendors[vendor_id] = vendor
         members[platform_id].append(vendor_id)
     modules: dict[int, dict[str, bool]] = defaultdict(dict)
-    for module in db.execute(select(modules_t.c.platform_id, modules_t.c.module_code, modules_t.c.is_enabled)):
+    for module in db.execute(select(*by_key(modules_t.c.platform_id, modules_t.c.module_code, modules_t.c.is_enabled))):
         modules[module.platform_id][module.module_code] = bool(module.is_enabled)
     codes = {vendor_id: vendor.code for vendor_id, vendor in vendors.items()}
     ordered = {platform_id: tuple(sorted(ids, key=codes.__getitem__)) for platform_id, ids in members.items()}

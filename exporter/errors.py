@@ -11,6 +11,8 @@ class FailureReason(StrEnum):
     ERROR = "error"
     TIMEOUT = "timeout"
     INVALID = "invalid"
+    SCHEMA = "schema"
+    """A table or column the provider reads is missing or has the wrong type; it sent no SQL."""
 
 
 class ExporterError(Exception):

@@ -47,7 +47,7 @@ class SelfMetrics:
         )
         self.provider_failures = Counter(
             "commerce_exporter_provider_failures",
-            "Failed provider runs by reason (error, timeout, invalid).",
+            "Failed provider runs by reason (error, timeout, invalid, schema).",
             ["provider", "reason"],
             registry=r,
         )

@@ -1057,7 +1057,7 @@ def exporter_health() -> Json:
         ),
         timeseries(
             "Failures",
-            "Failed runs per interval, by reason (error, timeout, invalid).",
+            "Failed runs per interval, by reason (error, timeout, invalid, schema).",
             "short",
             [
                 target(

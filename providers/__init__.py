@@ -1,1 +1,1 @@
-"""Built-in metrics providers, the reference schema and the demo data generator."""
+"""Built-in metrics providers: one module per business area, on the core's mapped reference tables."""

@@ -8,10 +8,12 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any, ClassVar
 
+from sqlalchemy import Column
 from sqlalchemy.orm import Session
 
 from exporter.contracts import MetricScalar, MetricsContext, MetricValue, Scope
 from exporter.durations import parse_duration
+from exporter.schema import SchemaTables, columns_of, tables
 from providers._sql import Grouped, as_int
 
 CENT = Decimal("0.01")
@@ -75,8 +77,8 @@ class GroupedProvider:
         """Every key this provider can export (for `commerce-exporter providers`)."""
         return list(self.CATALOG)
 
-    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
-        """The grouped queries, by name."""
+    def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
+        """The grouped queries over the run's tables `t`, by name."""
         raise NotImplementedError
 
     def values(self, scope: Scope, rows: GroupRows, context: MetricsContext) -> list[MetricValue]:
@@ -101,6 +103,15 @@ class GroupedProvider:
             context.period if spec.windowed else None,
         )
 
+    def schema_requirements(self, t: SchemaTables) -> list[Column[Any]]:
+        """Every column the provider's statements read, found by walking them (every scope and path)."""
+        statements: list[Any] = []
+        for group in self.groups(t, default_context()).values():
+            statements += [group.statement(scope, [0], t) for scope in sorted(group.scopes)]
+            if group.combinable:
+                statements.append(group.both([0], [0], t))
+        return columns_of(statements, t)
+
     def _by_owner(
         self,
         scope: Scope,
@@ -116,7 +127,7 @@ class GroupedProvider:
     def _bulk(
         self, db: Session, scope: Scope, owners: Collection[int], context: MetricsContext
     ) -> dict[int, list[MetricValue]]:
-        groups = {name: group for name, group in self.groups(context).items() if scope in group.scopes}
+        groups = {name: group for name, group in self.groups(tables(db), context).items() if scope in group.scopes}
         fetched = {name: group.fetch(db, scope, owners) for name, group in groups.items()}
         return self._by_owner(scope, fetched, owners, context)
 
@@ -126,7 +137,7 @@ class GroupedProvider:
         """Vendor and platform values of one run; additive groups scan their table once for both."""
         vendor_rows: dict[str, Mapping[int, list[Any]]] = {}
         platform_rows: dict[str, Mapping[int, list[Any]]] = {}
-        for name, group in self.groups(context).items():
+        for name, group in self.groups(tables(db), context).items():
             vendors = bool(vendor_ids) and Scope.VENDOR in group.scopes
             platforms = bool(platform_ids) and Scope.PLATFORM in group.scopes
             if vendors and platforms and group.combinable:

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from exporter.contracts import Scope
-from providers.schema import VendorPlatform
+from exporter.schema import SchemaTables, tables
 
 IN_LIST_LIMIT = 1000
 """Above this many vendors a grouped query scans every vendor and the rest are dropped in Python.
@@ -48,9 +48,9 @@ def total(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.coalesce(func.sum(column), 0)
 
 
-def active_links() -> Subquery:
+def active_links(t: SchemaTables) -> Subquery:
     """(vendor_id, platform_id) of every active vendor↔platform link: the A(P) sets."""
-    vp = VendorPlatform.__table__
+    vp = t.vendor_platforms
     return select(vp.c.vendor_id, vp.c.platform_id).where(vp.c.is_active.is_(True)).subquery("links")
 
 
@@ -89,15 +89,18 @@ class Grouped:
         return self.additive and self.platform_override is None and Scope.VENDOR in self.scopes
 
     def _aggregates(self) -> list[ColumnElement[Any]]:
-        return [*self.by, *(column.label(name) for name, column in self.columns.items())]
+        # Group keys are labelled with their reference name (`status`), whatever the column is
+        # called in the database, so rows read the same under every schema mapping.
+        by = [column.label(str(column.key)) for column in self.by]
+        return [*by, *(column.label(name) for name, column in self.columns.items())]
 
-    def statement(self, scope: Scope, owners: Collection[int]) -> Select[Any]:
+    def statement(self, scope: Scope, owners: Collection[int], t: SchemaTables) -> Select[Any]:
         """The query for one scope; `owners` are vendor ids or platform ids."""
         if scope is Scope.VENDOR:
             return self._per_vendor(owners)
         if self.platform_override is not None:
             return self.platform_override(owners)
-        return self._per_platform(owners)
+        return self._per_platform(owners, t)
 
     def _per_vendor(self, vendor_ids: Collection[int]) -> Select[Any]:
         """`SELECT vendor_id AS owner, by…, aggregates… GROUP BY vendor_id, by…`."""
@@ -111,9 +114,9 @@ class Grouped:
             statement = statement.where(self.vendor_id.in_(sorted(vendor_ids)))
         return statement
 
-    def _per_platform(self, platform_ids: Collection[int]) -> Select[Any]:
+    def _per_platform(self, platform_ids: Collection[int], t: SchemaTables) -> Select[Any]:
         """The same aggregates over A(P), `GROUP BY platform_id`."""
-        links = active_links()
+        links = active_links(t)
         return (
             select(links.c.platform_id.label("owner"), *self._aggregates())
             .select_from(self.source.join(links, links.c.vendor_id == self.vendor_id))
@@ -121,7 +124,7 @@ class Grouped:
             .group_by(links.c.platform_id, *self.by)
         )
 
-    def both(self, vendor_ids: Collection[int], platform_ids: Collection[int]) -> CompoundSelect[Any]:
+    def both(self, vendor_ids: Collection[int], platform_ids: Collection[int], t: SchemaTables) -> CompoundSelect[Any]:
         """Vendor rows (`is_platform` 0) and platform rows (1) from one scan of the source.
 
         `WITH per_vendor AS (<vendor aggregates of every vendor>) SELECT 0, … FROM per_vendor
@@ -139,7 +142,7 @@ class Grouped:
         vendors = select(literal_column("0").label("is_platform"), per_vendor.c.owner, *by, *aggregates)
         if len(vendor_ids) <= IN_LIST_LIMIT:
             vendors = vendors.where(per_vendor.c.owner.in_(sorted(vendor_ids)))
-        links = active_links()
+        links = active_links(t)
         platforms = (
             select(
                 literal_column("1"),
@@ -160,7 +163,7 @@ class Grouped:
         wanted = vendor_ids if isinstance(vendor_ids, (set, frozenset, dict)) else set(vendor_ids)
         vendors: dict[int, list[Any]] = defaultdict(list)
         platforms: dict[int, list[Any]] = defaultdict(list)
-        result = db.execute(self.both(vendor_ids, platform_ids))
+        result = db.execute(self.both(vendor_ids, platform_ids, tables(db)))
         for row in map(_record(tuple(result.keys()))._make, result):
             if row.is_platform:
                 platforms[row.owner].append(row)
@@ -170,7 +173,7 @@ class Grouped:
 
     def fetch(self, db: Session, scope: Scope, owners: Collection[int]) -> dict[int, list[Any]]:
         """Run the query for one scope; rows keyed by owner id, owners outside `owners` dropped."""
-        statement = self.statement(scope, owners)
+        statement = self.statement(scope, owners, tables(db))
         wanted = owners if isinstance(owners, (set, frozenset, dict)) else set(owners)
         grouped: dict[int, list[Any]] = defaultdict(list)
         result = db.execute(statement)

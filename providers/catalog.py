@@ -8,9 +8,9 @@ from typing import ClassVar
 from sqlalchemy import and_, func
 
 from exporter.contracts import MetricsContext, MetricValue, Scope
+from exporter.schema import SchemaTables
 from providers._base import GroupedProvider, GroupRows, Spec, first
 from providers._sql import Grouped, count_where
-from providers.schema import Product
 
 
 class CatalogMetricsProvider(GroupedProvider):
@@ -23,9 +23,9 @@ class CatalogMetricsProvider(GroupedProvider):
         "catalog.products_featured": Spec("Featured Products", "Active products that are featured.", "star"),
     }
 
-    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
+    def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
         """One query: all, active, active and featured."""
-        products = Product.__table__
+        products = t.products
         active = products.c.is_active.is_(True)
         return {
             "products": Grouped(

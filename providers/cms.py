@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from functools import partial
 from typing import Any, ClassVar
 
 from sqlalchemy import Select, exists, func, or_, select
 
 from exporter.contracts import MetricsContext, MetricValue, Scope
+from exporter.schema import SchemaTables
 from providers._base import GroupedProvider, GroupRows, Spec, first
 from providers._sql import Grouped, active_links, count_where, total
-from providers.schema import ContentPage, MediaFile
 
 
-def _platform_pages(platform_ids: Collection[int]) -> Select[Any]:
+def _platform_pages(t: SchemaTables, platform_ids: Collection[int]) -> Select[Any]:
     """Pages of platform P that are the platform's own or belong to a vendor in A(P)."""
-    pages = ContentPage.__table__
-    links = active_links()
+    pages = t.content_pages
+    links = active_links(t)
     linked = exists().where(links.c.vendor_id == pages.c.vendor_id, links.c.platform_id == pages.c.platform_id)
     return (
         select(
@@ -40,15 +41,15 @@ class CmsMetricsProvider(GroupedProvider):
         "cms.media_size": Spec("Media Size", "Total size of uploaded media files.", "database", unit="bytes"),
     }
 
-    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
+    def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
         """Pages (per vendor: any platform; per platform: see `_platform_pages`) and media."""
-        pages, media = ContentPage.__table__, MediaFile.__table__
+        pages, media = t.content_pages, t.media_files
         return {
             "pages": Grouped(
                 source=pages,
                 vendor_id=pages.c.vendor_id,
                 columns={"pages": func.count(), "published": count_where(pages.c.is_published.is_(True))},
-                platform_override=_platform_pages,
+                platform_override=partial(_platform_pages, t),
             ),
             "media": Grouped(
                 source=media,

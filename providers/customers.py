@@ -8,9 +8,9 @@ from typing import ClassVar
 from sqlalchemy import func
 
 from exporter.contracts import MetricsContext, MetricValue, Scope
+from exporter.schema import SchemaTables
 from providers._base import GroupedProvider, GroupRows, Spec, first
 from providers._sql import Grouped, count_where, in_window
-from providers.schema import Customer
 
 
 class CustomersMetricsProvider(GroupedProvider):
@@ -23,9 +23,9 @@ class CustomersMetricsProvider(GroupedProvider):
         "customers.new": Spec("New Customers", "Customers created in the period.", "user-plus", windowed=True),
     }
 
-    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
+    def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
         """One query: count, active, created in the window."""
-        customers = Customer.__table__
+        customers = t.customers
         return {
             "customers": Grouped(
                 source=customers,

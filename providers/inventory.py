@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import and_, case, select
 
 from exporter.contracts import MetricsContext, MetricValue, Scope
+from exporter.schema import SchemaTables
 from providers._base import GroupedProvider, GroupRows, Spec, first
 from providers._sql import Grouped, count_where, total
-from providers.schema import Inventory, Product
 
 
 class InventorySettings(BaseModel):
@@ -48,9 +48,9 @@ class InventoryMetricsProvider(GroupedProvider):
         """Apply `providers.inventory.settings`."""
         self.settings = settings
 
-    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
+    def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
         """Unit sums over inventory rows; stock states over active products' availability."""
-        inventory, products = Inventory.__table__, Product.__table__
+        inventory, products = t.inventory, t.products
         free = case(
             (
                 inventory.c.quantity > inventory.c.reserved_quantity,

@@ -9,9 +9,9 @@ from typing import ClassVar
 from sqlalchemy import exists, func
 
 from exporter.contracts import MetricsContext, MetricValue, Scope
+from exporter.schema import IMPORT_JOB_STATUSES, KnownValues, SchemaTables
 from providers._base import GroupedProvider, GroupRows, Spec, first
 from providers._sql import Grouped, as_int, total
-from providers.schema import MarketplaceImportJob, MarketplaceProduct, Product
 
 COMPLETED = frozenset({"completed", "completed_with_errors"})
 RUNNING = frozenset({"pending", "processing"})
@@ -34,9 +34,20 @@ class MarketplaceMetricsProvider(GroupedProvider):
         ),
     }
 
-    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
+    def known_values(self, t: SchemaTables) -> list[KnownValues]:
+        """What happens to a `marketplace_import_jobs.status` outside the catalog (reported by check-schema)."""
+
+        def effect(status: str | None) -> str:
+            return (
+                "counted in marketplace.import_jobs only (its error_count still adds to marketplace.import_errors): "
+                "not failed, not running, not finished for the success rate"
+            )
+
+        return [KnownValues(t.marketplace_import_jobs.c.status, frozenset(IMPORT_JOB_STATUSES), effect)]
+
+    def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
         """Jobs by status with error sums; unreferenced marketplace products."""
-        jobs, staged, products = MarketplaceImportJob.__table__, MarketplaceProduct.__table__, Product.__table__
+        jobs, staged, products = t.marketplace_import_jobs, t.marketplace_products, t.products
         referenced = exists().where(products.c.marketplace_product_id == staged.c.id)
         return {
             "jobs": Grouped(

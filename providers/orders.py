@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func
 
 from exporter.contracts import MetricsContext, MetricValue, Scope
+from exporter.schema import ORDER_STATUSES, KnownValues, SchemaTables
 from providers._base import GroupedProvider, GroupRows, Spec, average_money, money
 from providers._sql import Grouped, as_int, count_where, in_window, total
-from providers.schema import ORDER_STATUSES, Order
 
 PENDING_STATUSES = frozenset({"pending", "processing"})
 
@@ -59,9 +59,26 @@ class OrdersMetricsProvider(GroupedProvider):
         """Apply `providers.orders.settings`."""
         self.settings = settings
 
-    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
+    def known_values(self, t: SchemaTables) -> list[KnownValues]:
+        """What happens to an `orders.status` outside the catalog (reported by check-schema)."""
+        revenue = frozenset(self.settings.revenue_statuses)
+
+        def effect(status: str | None) -> str:
+            if status in revenue:
+                return (
+                    "counted in orders.total, orders.new and as revenue "
+                    "(it is listed in providers.orders.settings.revenue_statuses)"
+                )
+            return (
+                "counted in orders.total and orders.new only: in no status count, not as revenue "
+                "(if it is revenue, list it in providers.orders.settings.revenue_statuses)"
+            )
+
+        return [KnownValues(t.orders.c.status, frozenset(ORDER_STATUSES), effect)]
+
+    def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
         """One query: count, cents and new orders by status and currency."""
-        orders = Order.__table__
+        orders = t.orders
         return {
             "orders": Grouped(
                 source=orders,

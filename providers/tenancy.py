@@ -8,9 +8,9 @@ from typing import ClassVar
 from sqlalchemy import distinct, func
 
 from exporter.contracts import MetricsContext, MetricValue, Scope
+from exporter.schema import SchemaTables
 from providers._base import GroupedProvider, GroupRows, Spec, first
 from providers._sql import Grouped, count_where
-from providers.schema import Vendor, VendorDomain, VendorUser
 
 PLATFORM_ONLY = frozenset({Scope.PLATFORM})
 
@@ -31,9 +31,9 @@ class TenancyMetricsProvider(GroupedProvider):
         ),
     }
 
-    def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
+    def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
         """Vendor flags (platform only), team memberships, domains."""
-        vendors, members, domains = Vendor.__table__, VendorUser.__table__, VendorDomain.__table__
+        vendors, members, domains = t.vendors, t.vendor_users, t.vendor_domains
         return {
             "vendors": Grouped(
                 source=vendors,

@@ -13,18 +13,23 @@ from typing import Any
 
 from sqlalchemy import Engine, insert
 
-from providers.schema import Base
+from exporter.schema import SchemaTables, reference_tables
 
 NOW = datetime(2026, 6, 15, 12, 0, 0)
 """A fixed 'now' for tests; pass it to the exporter's clock so windows are exact."""
 
 
 class Rows:
-    """Inserts rows table by table with explicit ids and sensible defaults."""
+    """Inserts rows table by table with explicit ids and sensible defaults.
 
-    def __init__(self, engine: Engine, now: datetime = NOW) -> None:
+    Tables and columns are named by their reference names; `schema` says what they are called
+    in the database (default: the reference names).
+    """
+
+    def __init__(self, engine: Engine, now: datetime = NOW, schema: SchemaTables | None = None) -> None:
         self.engine = engine
         self.now = now
+        self.schema = schema or reference_tables()
         self.tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._ids: dict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
 
@@ -32,7 +37,7 @@ class Rows:
         """Insert one row into `table`; returns it (with its id)."""
         row = {"id": next(self._ids[table]), **values}
         with self.engine.begin() as connection:
-            connection.execute(insert(Base.metadata.tables[table]), [row])
+            connection.execute(insert(self.schema.table(table)), [row])
         self.tables[table].append(row)
         return row
 
@@ -40,7 +45,7 @@ class Rows:
         """Insert many rows in one statement (ids assigned here); returns them."""
         stored = [{"id": next(self._ids[table]), **row} for row in rows]
         with self.engine.begin() as connection:
-            connection.execute(insert(Base.metadata.tables[table]), stored)
+            connection.execute(insert(self.schema.table(table)), stored)
         self.tables[table].extend(stored)
         return stored
 

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from sqlalchemy import Engine, create_engine
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
 
-from providers.schema import Base
+from exporter.schema import reference_tables
 from tests.databases import BACKENDS, ServerDatabase, create_server_database, empty_all
+from tests.layouts import LAYOUTS, LayoutDatabase, schema_section
 from tests.pgcluster import PgCluster
 
 BACKEND_PARAMS = [
@@ -38,7 +40,7 @@ def database_url(backend: str, tmp_path: Path, _server_databases: dict[str, Serv
     if backend == "sqlite":
         url = f"sqlite:///{tmp_path / 'platform.sqlite'}"
         engine = create_engine(url)
-        Base.metadata.create_all(engine)
+        reference_tables().metadata.create_all(engine)
         engine.dispose()
         yield url
         return
@@ -46,13 +48,62 @@ def database_url(backend: str, tmp_path: Path, _server_databases: dict[str, Serv
         server_database = create_server_database(backend)
         _server_databases[backend] = server_database
         engine = create_engine(server_database.url)
-        Base.metadata.create_all(engine)
+        reference_tables().metadata.create_all(engine)
         engine.dispose()
     url = _server_databases[backend].url
     engine = create_engine(url)
     empty_all(engine)
     engine.dispose()
     yield url
+
+
+@pytest.fixture(params=LAYOUTS)
+def layout(request: pytest.FixtureRequest) -> str:
+    """Each test using this runs once per database layout (reference, store naming, prefixed and renamed)."""
+    return str(request.param)
+
+
+@pytest.fixture
+def layout_database(
+    backend: str, tmp_path: Path, _server_databases: dict[str, ServerDatabase]
+) -> Callable[[str], LayoutDatabase]:
+    """A function: layout name → an empty database with the reference tables in that layout, on the current backend.
+
+    Server databases are created once per session and layout, then emptied for each test.
+    """
+
+    def make(layout: str) -> LayoutDatabase:
+        if backend == "sqlite":
+            database = LayoutDatabase(
+                layout, f"sqlite:///{tmp_path / f'{layout}.sqlite'}", schema_section(layout, backend)
+            )
+            engine = create_engine(database.url)
+            database.tables.metadata.create_all(engine)
+            engine.dispose()
+            return database
+        key = f"{backend}/{layout}"
+        fresh = key not in _server_databases
+        if fresh:
+            _server_databases[key] = create_server_database(backend)
+        server = _server_databases[key]
+        database = LayoutDatabase(layout, server.url, schema_section(layout, backend, make_url(server.url).database))
+        engine = create_engine(server.url)
+        if fresh:
+            where = database.tables.layout.database_schema
+            if where is not None:
+                with engine.begin() as connection:
+                    if backend == "postgresql":
+                        connection.execute(text(f"CREATE SCHEMA {where}"))
+                    else:
+                        connection.execute(text(f"CREATE DATABASE {where} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"))
+                        server.also.append(where)
+            database.tables.metadata.create_all(engine)
+        else:
+            empty_all(engine, database.tables)
+        engine.dispose()
+        return database
+
+    return make
 
 
 @pytest.fixture
@@ -68,7 +119,7 @@ def sqlite_url(tmp_path: Path) -> str:
     """An empty SQLite database with the reference schema (for tests that need no other backend)."""
     url = f"sqlite:///{tmp_path / 'platform.sqlite'}"
     engine = create_engine(url)
-    Base.metadata.create_all(engine)
+    reference_tables().metadata.create_all(engine)
     engine.dispose()
     return url
 

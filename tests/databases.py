@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from sqlalchemy import Engine, create_engine, delete, text
 from sqlalchemy.engine import make_url
 
-from providers.schema import Base
+from exporter.schema import SchemaTables, reference_tables
 
 BACKENDS = ("sqlite", "postgresql", "mariadb")
 
@@ -40,6 +40,8 @@ class ServerDatabase:
     backend: str
     url: str
     admin: Engine
+    also: list[str] = field(default_factory=list)
+    """MySQL databases next to it that tests created (a layout whose tables live in another database)."""
 
     def drop(self) -> None:
         name = make_url(self.url).database
@@ -52,7 +54,8 @@ class ServerDatabase:
                     ),
                     {"n": name},
                 )
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            for database in (name, *self.also):
+                connection.execute(text(f"DROP DATABASE IF EXISTS {database}"))
         self.admin.dispose()
 
 
@@ -78,8 +81,8 @@ def create_server_database(backend: str) -> ServerDatabase:
     return ServerDatabase(backend, url, admin)
 
 
-def empty_all(engine: Engine) -> None:
-    """Delete every row of every reference table, children first."""
+def empty_all(engine: Engine, schema: SchemaTables | None = None) -> None:
+    """Delete every row of every reference table (under `schema`'s names), children first."""
     with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed((schema or reference_tables()).sorted_tables):
             connection.execute(delete(table))

@@ -18,7 +18,7 @@ from pathlib import Path
 import psycopg
 from sqlalchemy import create_engine
 
-from providers.schema import Base
+from exporter.schema import reference_tables
 from tests.databases import unavailable
 from tests.processes import free_port
 
@@ -129,7 +129,7 @@ class PgCluster:
         with self.admin() as connection:
             connection.execute(f"CREATE DATABASE {name}")
         engine = create_engine(self.url(name))
-        Base.metadata.create_all(engine)
+        reference_tables().metadata.create_all(engine)
         engine.dispose()
         return name
 

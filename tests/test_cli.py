@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, func, select
 
-from providers.schema import Base
+from exporter.schema import reference_tables
 from tests.processes import promtool, run_cli
 
 
@@ -34,12 +34,13 @@ def test_collect_openmetrics_format(tmp_path: Path) -> None:
 
 
 def test_collect_exits_1_when_a_provider_fails(tmp_path: Path) -> None:
-    """A database without the reference tables makes every provider fail: exit 1, reasons on stderr."""
+    """Without the reference tables every provider fails for lack of schema: exit 1, reasons on stderr."""
     empty = tmp_path / "empty.sqlite"
     create_engine(f"sqlite:///{empty}").connect().close()
     result = run("collect", env={"COMMERCE_DATABASE_URL": f"sqlite:///{empty}"})
     assert result.returncode == 1
-    assert "provider orders failed (error)" in result.stderr
+    assert "provider orders failed (schema): platforms: no table platforms" in result.stderr
+    assert "orders: no table orders (fix: schema.tables.orders: <your table>)" in result.stderr
     assert 'commerce_exporter_provider_up{provider="orders"} 0.0' in result.stdout
 
 
@@ -67,15 +68,15 @@ def test_demo_db_is_deterministic_and_refuses_to_overwrite(tmp_path: Path) -> No
             counts.append(
                 {
                     t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
-                    for t in Base.metadata.sorted_tables
+                    for t in reference_tables().metadata.sorted_tables
                 }
             )
             counts[-1]["revenue"] = connection.execute(
-                select(func.sum(Base.metadata.tables["orders"].c.total_amount_cents))
+                select(func.sum(reference_tables().metadata.tables["orders"].c.total_amount_cents))
             ).scalar_one()
         engine.dispose()
     assert counts[0] == counts[1]
-    assert all(counts[0][t.name] > 0 for t in Base.metadata.sorted_tables), counts[0]
+    assert all(counts[0][t.name] > 0 for t in reference_tables().metadata.sorted_tables), counts[0]
     again = run("demo-db", "--url", f"sqlite:///{tmp_path / 'a'}.sqlite")
     assert again.returncode == 2
     assert "--replace" in again.stderr

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, func, select
+from sqlalchemy import Engine, create_engine, func, inspect, select
+from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from providers.demo import _MySQLLoader
-from providers.schema import IMPORT_JOB_STATUSES, ORDER_STATUSES, Base, MarketplaceImportJob, Order
+from exporter.demo.load import Target, _MySQLLoader
+from exporter.schema import IMPORT_JOB_STATUSES, ORDER_STATUSES, SPECS, reference_tables
 from tests.conftest import BACKEND_PARAMS
+from tests.databases import ServerDatabase, create_server_database
 from tests.exporting import FixedClock, collect
+from tests.layouts import schema_section
 from tests.processes import promtool, run_cli
 from tests.reference import business_samples
 
@@ -39,10 +43,11 @@ def test_demo_db_fills_every_table_with_every_status(database_url: str, writer: 
     with writer.connect() as connection:
         counts = {
             t.name: connection.execute(select(func.count()).select_from(t)).scalar_one()
-            for t in Base.metadata.sorted_tables
+            for t in reference_tables().sorted_tables
         }
-        order_statuses = set(connection.execute(select(Order.__table__.c.status).distinct()).scalars())
-        job_statuses = set(connection.execute(select(MarketplaceImportJob.__table__.c.status).distinct()).scalars())
+        order_statuses = set(connection.execute(select(reference_tables().orders.c.status).distinct()).scalars())
+        jobs = reference_tables().marketplace_import_jobs
+        job_statuses = set(connection.execute(select(jobs.c.status).distinct()).scalars())
     assert {name for name, count in counts.items() if count == 0} == set()
     assert counts["orders"] == 4000
     assert order_statuses == set(ORDER_STATUSES)
@@ -87,13 +92,14 @@ def test_demo_data_exports_the_same_samples_as_on_sqlite(database_url: str, back
 def test_mysql_loader_falls_back_to_inserts_when_local_files_are_refused(database_url: str, backend: str) -> None:
     """Without the client's local-file permission the server refuses LOAD DATA LOCAL; rows arrive by INSERT."""
     engine = create_engine(database_url, connect_args={"local_infile": False}, poolclass=NullPool)
-    table = Base.metadata.tables["platforms"]
+    table = reference_tables().platforms
     columns = ("id", "code", "name", "is_active", "settings", "created_at")
+    target = Target.of(table, columns, engine.dialect)
     rows = [(1, "tab\tback\\slash", 'q"uote\nnew', True, {"k": "v"}, datetime(2026, 1, 2, 3, 4, 5))]
     loader = _MySQLLoader()
     raw = engine.raw_connection()
     try:
-        assert loader(raw.driver_connection, table, columns, rows) == 1
+        assert loader(raw.driver_connection, target, rows) == 1
         raw.commit()
     finally:
         raw.close()
@@ -108,8 +114,9 @@ def test_mysql_loader_falls_back_to_inserts_when_local_files_are_refused(databas
 def test_mysql_loader_keeps_escapes_through_local_files(database_url: str, backend: str) -> None:
     """Tabs, newlines, backslashes, NULLs and JSON survive the TSV file of LOAD DATA LOCAL exactly."""
     engine = create_engine(database_url, connect_args={"local_infile": True}, poolclass=NullPool)
-    table = Base.metadata.tables["platforms"]
+    table = reference_tables().platforms
     columns = ("id", "code", "name", "is_active", "settings", "created_at")
+    target = Target.of(table, columns, engine.dialect)
     rows = [
         (1, "tab\tback\\slash", 'q"uote\nnew\r\x00', True, {"k": "v\\"}, datetime(2026, 1, 2, 3, 4, 5)),
         (2, "\\N", "\\", False, None, datetime(2026, 1, 2, 3, 4, 6)),
@@ -117,7 +124,7 @@ def test_mysql_loader_keeps_escapes_through_local_files(database_url: str, backe
     loader = _MySQLLoader()
     raw = engine.raw_connection()
     try:
-        assert loader(raw.driver_connection, table, columns, rows) == 2
+        assert loader(raw.driver_connection, target, rows) == 2
     finally:
         raw.close()
     with engine.connect() as connection:
@@ -125,3 +132,55 @@ def test_mysql_loader_keeps_escapes_through_local_files(database_url: str, backe
     engine.dispose()
     assert loader.local_infile is True
     assert stored == [tuple(row) for row in rows]
+
+
+@pytest.fixture
+def scratch_urls(backend: str, tmp_path: Path) -> Iterator[Callable[[str], str]]:
+    """A function: name → URL of a new empty database on the current backend; all dropped afterwards."""
+    made: list[ServerDatabase] = []
+
+    def make(name: str) -> str:
+        if backend == "sqlite":
+            return f"sqlite:///{tmp_path / name}.sqlite"
+        made.append(create_server_database(backend))
+        return made[-1].url
+
+    yield make
+    for server in made:
+        name = make_url(server.url).database
+        server.also.append(f"{name}_shop")  # where the prefixed layout's MySQL tables go
+        server.drop()
+
+
+def test_demo_db_builds_the_store_naming_and_a_prefixed_renamed_layout(
+    scratch_urls: Callable[[str], str], backend: str, write_config: Callable[..., Path]
+) -> None:
+    """`demo-db --naming store` and `demo-db --config` (prefixed tables in another schema, renamed columns) hold the
+    same data as the reference layout: the exporter, told each layout, exposes the same business samples."""
+    exposed = {}
+    for layout in ("reference", "store", "prefixed"):
+        url = scratch_urls(layout)
+        section = schema_section(layout, backend, make_url(url).database)
+        if layout == "prefixed":
+            _demo_db(url, "--config", str(write_config({"database": {"url": url}, "schema": section})))
+        else:
+            _demo_db(url, "--naming", layout)
+        engine = create_engine(url)
+        inspector = inspect(engine)
+        where = section.get("database_schema")
+        names = set(inspector.get_table_names(schema=where))
+        if layout == "store":
+            assert {"stores", "store_platforms", "store_users", "store_domains", "merchants"} <= names
+            assert "vendors" not in names
+            assert "store_code" in {c["name"] for c in inspector.get_columns("stores")}
+        if layout == "prefixed":
+            assert {f"shop_{name}" for name in SPECS} == names
+            columns = {c["name"] for c in inspector.get_columns("shop_orders", schema=where)}
+            assert {"placed_at", "grand_total_cents", "order_status"} <= columns
+        engine.dispose()
+        result = collect(url, clock=FixedClock(datetime.fromisoformat(ANCHOR)), schema=section)
+        assert [r.provider for r in result.results if not r.ok] == []
+        exposed[layout] = business_samples(result.samples)
+    assert len(exposed["reference"]) > 1000
+    assert exposed["store"] == exposed["reference"]
+    assert exposed["prefixed"] == exposed["reference"]

@@ -1,8 +1,7 @@
-"""Dockerfile, docker-compose.yml and Grafana provisioning fit together (checked without a Docker engine)."""
+"""docker-compose.yml and Grafana provisioning fit together (the image itself: tests/test_image.py)."""
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -15,16 +14,7 @@ from tests.databases import unavailable
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-DOCKERFILE = (ROOT / "Dockerfile").read_text()
 PROVISIONING = ROOT / "grafana" / "provisioning"
-
-
-def _final_stage(dockerfile: str) -> list[str]:
-    """Instructions of the last stage, continuation lines joined."""
-    joined = re.sub(r"\\\n\s*", " ", dockerfile)
-    lines = [line.strip() for line in joined.splitlines() if line.strip() and not line.lstrip().startswith("#")]
-    last_from = max(i for i, line in enumerate(lines) if line.upper().startswith("FROM "))
-    return lines[last_from:]
 
 
 def _mounts(service: str) -> dict[str, str]:
@@ -35,47 +25,6 @@ def _mounts(service: str) -> dict[str, str]:
         if source.startswith("."):
             mounts[target] = source
     return mounts
-
-
-def test_image_runs_as_a_non_root_user() -> None:
-    """The final stage switches to a numeric non-root user before the entry point."""
-    users = [line.split()[1] for line in _final_stage(DOCKERFILE) if line.upper().startswith("USER ")]
-    assert users, "no USER in the final stage"
-    user = users[-1].split(":")[0]
-    assert user not in ("root", "0") and user.isdigit()
-
-
-def test_dependencies_are_installed_before_the_source_is_copied() -> None:
-    """pip installs the dependencies from pyproject.toml alone; the packages are copied afterwards; no `COPY . .`."""
-    lines = [line.strip() for line in re.sub(r"\\\n\s*", " ", DOCKERFILE).splitlines()]
-    install = next(i for i, line in enumerate(lines) if "pip install -r requirements.txt" in line)
-    copy_source = next(i for i, line in enumerate(lines) if line.startswith("COPY exporter"))
-    assert install < copy_source
-    assert not any(re.match(r"COPY\s+\.\s+\.", line) for line in lines)
-
-
-def test_image_declares_port_healthcheck_and_config_volume() -> None:
-    """EXPOSE is the exporter's default port, HEALTHCHECK probes /-/healthy on it, config is a VOLUME."""
-    stage = _final_stage(DOCKERFILE)
-    port = ServerConfig().port
-    assert f"EXPOSE {port}" in stage
-    (healthcheck,) = [line for line in stage if line.startswith("HEALTHCHECK")]
-    assert f"127.0.0.1:{port}/-/healthy" in healthcheck
-    assert any(line.startswith("VOLUME") and "/etc/commerce-exporter" in line for line in stage)
-
-
-def test_image_starts_in_demo_mode_by_default() -> None:
-    """`docker run IMAGE` serves the demo data; any other command replaces it."""
-    stage = _final_stage(DOCKERFILE)
-    assert 'ENTRYPOINT ["commerce-exporter"]' in stage
-    assert 'CMD ["serve", "--demo"]' in stage
-
-
-def test_dockerignore_sends_only_what_the_image_needs() -> None:
-    """The build context is pyproject.toml, README.md and the two packages (no .venv, no .git)."""
-    lines = [line for line in (ROOT / ".dockerignore").read_text().splitlines() if line and not line.startswith("#")]
-    assert lines[0] == "*"
-    assert {"!pyproject.toml", "!README.md", "!exporter/", "!providers/"} <= set(lines)
 
 
 def test_compose_runs_exporter_prometheus_and_grafana() -> None:

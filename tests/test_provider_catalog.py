@@ -1,19 +1,26 @@
-"""Every catalog key, both scopes, every backend: exported samples equal the plain-Python reference."""
+"""Every catalog key, both scopes, every backend, every layout: exported samples equal the plain-Python reference.
+
+Each test runs on SQLite, PostgreSQL and MariaDB, in the reference naming, the store naming and
+a layout whose tables are prefixed (in another PostgreSQL schema / MySQL database) and whose
+columns are renamed; the expected values are the same for all of them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import create_engine
 
 from exporter.registry import Candidate, discover, instantiate
 from tests.adversarial import build_world
 from tests.builders import NOW, Rows
 from tests.exporting import Exposition, FixedClock, LabelSet, collect
+from tests.layouts import LAYOUTS, LayoutDatabase
 from tests.reference import FAMILIES, PLATFORM, VENDOR, Expected, Reference, Window, business_samples
 
 
@@ -32,26 +39,31 @@ def _mismatches(expected: Expected, actual: dict[tuple[str, LabelSet], float]) -
     return problems
 
 
-def _collect_world(writer: Engine, database_url: str, **sections: object) -> tuple[Rows, Exposition]:
-    rows = Rows(writer)
-    build_world(rows)
-    exposition = collect(database_url, clock=FixedClock(NOW), **sections)
+def _collect_world(database: LayoutDatabase, **sections: object) -> tuple[Rows, Exposition]:
+    engine = create_engine(database.url)
+    try:
+        rows = Rows(engine, schema=database.tables)
+        build_world(rows)
+    finally:
+        engine.dispose()
+    exposition = collect(database.url, clock=FixedClock(NOW), schema=database.section, **sections)
     assert [r for r in exposition.results if not r.ok] == []
     return rows, exposition
 
 
-def test_every_sample_matches_the_reference(writer: Engine, database_url: str) -> None:
+def test_every_sample_matches_the_reference(layout_database: Callable[[str], LayoutDatabase], layout: str) -> None:
     """On the adversarial data set the exposition holds exactly the reference's samples with its values."""
-    rows, exposition = _collect_world(writer, database_url)
+    rows, exposition = _collect_world(layout_database(layout))
     expected = Reference(rows.tables, Window.ending(NOW)).expected()
     assert _mismatches(expected, business_samples(exposition.samples)) == []
 
 
-def test_settings_change_the_window_and_the_threshold(writer: Engine, database_url: str) -> None:
+def test_settings_change_the_window_and_the_threshold(
+    layout_database: Callable[[str], LayoutDatabase], layout: str
+) -> None:
     """A 7-day period and a low-stock threshold of 3 are applied exactly as the reference applies them."""
     rows, exposition = _collect_world(
-        writer,
-        database_url,
+        layout_database(layout),
         collection={"period": "7d"},
         providers={"inventory": {"settings": {"low_stock_threshold": 3}}},
     )
@@ -59,9 +71,11 @@ def test_settings_change_the_window_and_the_threshold(writer: Engine, database_u
     assert _mismatches(reference.expected(), business_samples(exposition.samples)) == []
 
 
-def test_the_data_set_exercises_every_key_in_every_scope(writer: Engine, database_url: str) -> None:
+def test_the_data_set_exercises_every_key_in_every_scope(
+    layout_database: Callable[[str], LayoutDatabase], layout: str
+) -> None:
     """Each catalog key of DESIGN §5 is exported in each scope it is defined for, with a non-zero value somewhere."""
-    _, exposition = _collect_world(writer, database_url)
+    _, exposition = _collect_world(layout_database(layout))
     seen: dict[tuple[str, str], set[float]] = {}
     for (name, labels), value in business_samples(exposition.samples).items():
         label = dict(labels)
@@ -73,9 +87,9 @@ def test_the_data_set_exercises_every_key_in_every_scope(writer: Engine, databas
     assert {k for k, values in seen.items() if values <= {0.0}} == set()
 
 
-def test_money_samples_are_exact_decimal_text(writer: Engine, database_url: str) -> None:
+def test_money_samples_are_exact_decimal_text(layout_database: Callable[[str], LayoutDatabase], layout: str) -> None:
     """Revenue and average samples are written as exact decimals, equal to the reference amounts to the cent."""
-    rows, exposition = _collect_world(writer, database_url)
+    rows, exposition = _collect_world(layout_database(layout))
     expected = Reference(rows.tables, Window.ending(NOW)).expected()
     money = {
         (name, labels): amount
@@ -123,12 +137,35 @@ class _SeparateBulk(_SeedOnly):
 
 
 @pytest.mark.parametrize("wrapper", [_SeedOnly, _SeparateBulk], ids=["seed-protocol", "separate-bulk"])
-def test_every_call_path_matches_the_reference(writer: Engine, database_url: str, wrapper: type[_SeedOnly]) -> None:
+def test_every_call_path_matches_the_reference(
+    layout_database: Callable[[str], LayoutDatabase], layout: str, wrapper: type[_SeedOnly]
+) -> None:
     """Per-vendor calls and the two separate bulk calls export exactly what the combined call does: the reference."""
     candidates = [
         Candidate(c.name, "test", lambda c=c: lambda: wrapper(instantiate(c)))  # type: ignore[misc]
         for c in discover()
     ]
-    rows, exposition = _collect_world(writer, database_url, candidates=candidates)
+    rows, exposition = _collect_world(layout_database(layout), candidates=candidates)
     expected = Reference(rows.tables, Window.ending(NOW)).expected()
     assert _mismatches(expected, business_samples(exposition.samples)) == []
+
+
+def _business_lines(text: str) -> list[str]:
+    """HELP, TYPE and sample lines of the business families, as exposed (the exporter's own metrics left out)."""
+    kept = []
+    for line in text.splitlines():
+        name = line.split(" ", 3)[2] if line.startswith("# ") else line
+        if name.startswith("commerce_") and not name.startswith("commerce_exporter_"):
+            kept.append(line)
+    return kept
+
+
+def test_business_samples_are_byte_identical_in_every_layout(
+    layout_database: Callable[[str], LayoutDatabase],
+) -> None:
+    """The same rows in the reference naming, the store naming and the prefixed, renamed layout: same bytes."""
+    exposed = {layout: _business_lines(_collect_world(layout_database(layout))[1].text) for layout in LAYOUTS}
+    assert len(exposed["reference"]) > 300
+    assert any('vendor="ÅSA-Ω"' in line for line in exposed["reference"])
+    assert exposed["store"] == exposed["reference"]
+    assert exposed["prefixed"] == exposed["reference"]

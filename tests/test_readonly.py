@@ -14,7 +14,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from exporter.db import Database
 from exporter.errors import DatabaseError
-from providers.schema import Base
+from exporter.schema import reference_tables
 from tests.builders import NOW, Rows
 from tests.conftest import BACKEND_PARAMS
 from tests.exporting import FixedClock, collect
@@ -75,7 +75,7 @@ def _snapshot(engine: Engine) -> dict[str, object]:
     with engine.connect() as connection:
         counts: dict[str, object] = {
             table.name: connection.execute(select(func.count()).select_from(table)).scalar_one()
-            for table in Base.metadata.sorted_tables
+            for table in reference_tables().metadata.sorted_tables
         }
         counts["names"] = sorted(connection.execute(text("SELECT name FROM vendors")).scalars())
     return counts

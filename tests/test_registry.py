@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
 
 from exporter.config import parse_config
 from exporter.contracts import (
@@ -23,6 +23,7 @@ from exporter.errors import ConfigError
 from exporter.registry import Candidate, discover, instantiate, load_providers
 from tests.builders import Rows
 from tests.exporting import collect
+from tests.layouts import LayoutDatabase
 
 ROOT = Path(__file__).parent.parent
 BUILT_IN = {"tenancy", "customers", "cms", "catalog", "inventory", "orders", "marketplace"}
@@ -154,3 +155,45 @@ def test_installed_example_package_is_discovered(tmp_path: Path, sqlite_url: str
     assert f"commerce_vendor_loyalty_repeat_customers{{{labels}}} {repeat}\n" in out.stdout
     rate = 'category="loyalty",key="loyalty.repeat_rate",platform="main",vendor="V1"'
     assert f"commerce_vendor_loyalty_repeat_rate_ratio{{{rate}}} {repeat / len(buyers)!r}\n" in out.stdout
+
+
+def test_example_provider_reads_the_mapped_tables(
+    monkeypatch: pytest.MonkeyPatch, layout_database: Any, backend: str
+) -> None:
+    """examples/loyalty-provider gets its tables from exporter.schema.tables(db): it runs unchanged on a store-naming
+    database whose customer column is renamed, and fails with reason schema when the mapping lacks that column."""
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "loyalty-provider"))
+    database = layout_database("store")
+    renamed = {"naming": "store", "columns": {"orders.customer_id": "buyer_id"}}
+    layout = LayoutDatabase("store", database.url, renamed)
+    engine = create_engine(database.url)
+    with engine.begin() as connection:  # the store layout's tables, but orders under the renamed layout
+        database.tables.orders.drop(connection)
+        layout.tables.orders.create(connection)
+    try:
+        _check_loyalty_on(database.url, Rows(engine, schema=layout.tables), renamed)
+    finally:
+        with engine.begin() as connection:  # the session's store database is shared: put its orders back
+            layout.tables.orders.drop(connection)
+            database.tables.orders.create(connection)
+        engine.dispose()
+
+
+def _check_loyalty_on(url: str, rows: Rows, renamed: dict[str, Any]) -> None:
+    main = rows.platform("main")
+    vendor = rows.vendor("V1")
+    rows.link(vendor, main)
+    loyal, once = rows.customer(vendor), rows.customer(vendor)
+    for customer, count in ((loyal, 3), (once, 1)):
+        for _ in range(count):
+            rows.order(vendor, 100, customer_id=customer["id"])
+    rows.order(vendor, 100)
+    loyalty = {"loyalty": {"factory": "commerce_loyalty:LoyaltyMetricsProvider"}}
+    exposition = collect(url, schema=renamed, providers=loyalty)
+    labels = {"category": "loyalty", "key": "loyalty.repeat_customers", "platform": "main"}
+    assert exposition.value("commerce_vendor_loyalty_repeat_customers", **labels, vendor="V1") == 1
+    assert exposition.value("commerce_platform_loyalty_repeat_customers", **labels) == 1
+    rate = {**labels, "key": "loyalty.repeat_rate"}
+    assert exposition.value("commerce_vendor_loyalty_repeat_rate_ratio", **rate, vendor="V1") == 0.5
+    unmapped = collect(url, schema={"naming": "store"}, providers=loyalty)
+    assert {r.provider: r.reason for r in unmapped.results if not r.ok} == {"loyalty": "schema"}

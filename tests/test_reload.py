@@ -15,7 +15,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine
 
-from providers.schema import Base
+from exporter.schema import reference_tables
 from tests.builders import Rows
 from tests.exporting import Exposition
 from tests.faultkit import scrape, status, wait_until
@@ -25,7 +25,7 @@ from tests.processes import ExporterProcess
 def _database(path: Path, vendors: list[str]) -> str:
     url = f"sqlite:///{path}"
     engine = create_engine(url)
-    Base.metadata.create_all(engine)
+    reference_tables().metadata.create_all(engine)
     rows = Rows(engine)
     platform = rows.platform("p1")
     for code in vendors:

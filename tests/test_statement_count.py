@@ -114,9 +114,15 @@ def populate(engine: Engine, vendors: int) -> None:
 
 
 def statements_per_provider(url: str) -> Counter[str]:
-    """Run every provider once and count the statements each one sends."""
+    """Run every provider twice and count the statements each one sends the second time.
+
+    The first run of a configuration also reflects the tables the provider reads (the schema
+    check, cached afterwards); what repeats every interval is the second run's statements.
+    """
     exporter = make_exporter(url)
     runtime = exporter.build(exporter.load_config())
+    for provider in runtime.providers:
+        assert runtime.collector.run(provider).ok
     counts: Counter[str] = Counter()
     current = {"provider": ""}
 
@@ -139,13 +145,13 @@ def test_statement_count_is_independent_of_vendor_count(tmp_path: Any, vendors: 
     """10 vendors and `vendors` vendors (also past the IN-list limit) issue the same statements per provider."""
     from sqlalchemy import create_engine
 
-    from providers.schema import Base
+    from exporter.schema import reference_tables
 
     counts = []
     for n in (10, vendors):
         url = f"sqlite:///{tmp_path / f'v{n}.sqlite'}"
         engine = create_engine(url)
-        Base.metadata.create_all(engine)
+        reference_tables().metadata.create_all(engine)
         populate(engine, n)
         engine.dispose()
         counts.append(statements_per_provider(url))

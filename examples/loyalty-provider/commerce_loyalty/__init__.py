@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, case, func, select
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, case, func, select
 from sqlalchemy.orm import Session
 
 from exporter.contracts import MetricsContext, MetricValue
-from providers.schema import Order, VendorPlatform
+from exporter.schema import SchemaTables, tables
 
 
 class LoyaltyMetricsProvider:
@@ -15,17 +17,32 @@ class LoyaltyMetricsProvider:
     Only the seed protocol is implemented, so the exporter calls it once per vendor. A
     provider meant for large platforms should also implement `get_vendor_metrics_bulk`
     (one grouped query for every vendor), as the built-in providers do.
+
+    The tables come from `exporter.schema.tables(db)`: the platform's own names (the config's
+    `schema:` section), addressed by reference names, so this code runs unchanged on a
+    database in the store naming or with renamed columns.
     """
 
     @property
     def metrics_category(self) -> str:
         return "loyalty"
 
+    def schema_requirements(self, t: SchemaTables) -> list[Column[Any]]:
+        """What this provider reads, so `check-schema` checks it and a run without them fails with reason schema."""
+        return [
+            t.orders.c.vendor_id,
+            t.orders.c.customer_id,
+            t.vendor_platforms.c.vendor_id,
+            t.vendor_platforms.c.platform_id,
+            t.vendor_platforms.c.is_active,
+        ]
+
     def _values(self, db: Session, orders_of: ColumnElement[bool]) -> list[MetricValue]:
+        orders = tables(db).orders
         per_customer = (
-            select(Order.customer_id, func.count().label("orders"))
-            .where(orders_of, Order.customer_id.is_not(None))
-            .group_by(Order.vendor_id, Order.customer_id)
+            select(orders.c.customer_id, func.count().label("orders"))
+            .where(orders_of, orders.c.customer_id.is_not(None))
+            .group_by(orders.c.vendor_id, orders.c.customer_id)
             .subquery()
         )
         buyers, repeat = db.execute(
@@ -56,12 +73,12 @@ class LoyaltyMetricsProvider:
     def get_vendor_metrics(
         self, db: Session, vendor_id: int, context: MetricsContext | None = None
     ) -> list[MetricValue]:
-        return self._values(db, Order.vendor_id == vendor_id)
+        return self._values(db, tables(db).orders.c.vendor_id == vendor_id)
 
     def get_platform_metrics(
         self, db: Session, platform_id: int, context: MetricsContext | None = None
     ) -> list[MetricValue]:
-        linked = select(VendorPlatform.vendor_id).where(
-            VendorPlatform.platform_id == platform_id, VendorPlatform.is_active.is_(True)
-        )
-        return self._values(db, Order.vendor_id.in_(linked))
+        t = tables(db)
+        links = t.vendor_platforms
+        linked = select(links.c.vendor_id).where(links.c.platform_id == platform_id, links.c.is_active.is_(True))
+        return self._values(db, t.orders.c.vendor_id.in_(linked))
