@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, MetaData, insert, update
 
 from providers.schema import Base
 
@@ -22,9 +22,11 @@ NOW = datetime(2026, 6, 15, 12, 0, 0)
 class Rows:
     """Inserts rows table by table with explicit ids and sensible defaults."""
 
-    def __init__(self, engine: Engine, now: datetime = NOW) -> None:
+    def __init__(self, engine: Engine, now: datetime = NOW, *, metadata: MetaData | None = None) -> None:
         self.engine = engine
         self.now = now
+        self.metadata = metadata or Base.metadata
+        """The tables rows go to: the reference schema, or a variant of it with the same names."""
         self.tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._ids: dict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
 
@@ -32,15 +34,23 @@ class Rows:
         """Insert one row into `table`; returns it (with its id)."""
         row = {"id": next(self._ids[table]), **values}
         with self.engine.begin() as connection:
-            connection.execute(insert(Base.metadata.tables[table]), [row])
+            connection.execute(insert(self.metadata.tables[table]), [row])
         self.tables[table].append(row)
+        return row
+
+    def update(self, table: str, row: dict[str, Any], **values: Any) -> dict[str, Any]:
+        """Change columns of one inserted row, in the database and in `tables`; returns the row."""
+        target = self.metadata.tables[table]
+        with self.engine.begin() as connection:
+            connection.execute(update(target).where(target.c.id == row["id"]).values(**values))
+        row.update(values)
         return row
 
     def bulk(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert many rows in one statement (ids assigned here); returns them."""
         stored = [{"id": next(self._ids[table]), **row} for row in rows]
         with self.engine.begin() as connection:
-            connection.execute(insert(Base.metadata.tables[table]), stored)
+            connection.execute(insert(self.metadata.tables[table]), stored)
         self.tables[table].extend(stored)
         return stored
 

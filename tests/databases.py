@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import Engine, create_engine, delete, text
+from sqlalchemy import Engine, MetaData, create_engine, delete, text
 from sqlalchemy.engine import make_url
 
 from providers.schema import Base
@@ -78,8 +78,8 @@ def create_server_database(backend: str) -> ServerDatabase:
     return ServerDatabase(backend, url, admin)
 
 
-def empty_all(engine: Engine) -> None:
-    """Delete every row of every reference table, children first."""
+def empty_all(engine: Engine, metadata: MetaData | None = None) -> None:
+    """Delete every row of every reference table (or of `metadata`'s tables), children first."""
     with engine.begin() as connection:
-        for table in reversed(Base.metadata.sorted_tables):
+        for table in reversed((metadata or Base.metadata).sorted_tables):
             connection.execute(delete(table))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -14,22 +13,7 @@ from exporter.registry import Candidate, discover, instantiate
 from tests.adversarial import build_world
 from tests.builders import NOW, Rows
 from tests.exporting import Exposition, FixedClock, LabelSet, collect
-from tests.reference import FAMILIES, PLATFORM, VENDOR, Expected, Reference, Window, business_samples
-
-
-def _mismatches(expected: Expected, actual: dict[tuple[str, LabelSet], float]) -> list[str]:
-    """Human-readable differences; ratios are compared to 1e-12, everything else exactly."""
-    problems = []
-    for series in sorted(expected.keys() - actual.keys(), key=repr):
-        problems.append(f"missing {series[0]}{dict(series[1])} (expected {expected[series]})")
-    for series in sorted(actual.keys() - expected.keys(), key=repr):
-        problems.append(f"unexpected {series[0]}{dict(series[1])} = {actual[series]}")
-    for series in sorted(expected.keys() & actual.keys(), key=repr):
-        want, got = expected[series], actual[series]
-        same = got == pytest.approx(float(want), rel=1e-12, abs=0) if isinstance(want, Fraction) else got == float(want)
-        if not same:
-            problems.append(f"{series[0]}{dict(series[1])}: expected {want}, got {got}")
-    return problems
+from tests.reference import FAMILIES, PLATFORM, VENDOR, Reference, Window, business_samples, mismatches
 
 
 def _collect_world(writer: Engine, database_url: str, **sections: object) -> tuple[Rows, Exposition]:
@@ -44,7 +28,7 @@ def test_every_sample_matches_the_reference(writer: Engine, database_url: str) -
     """On the adversarial data set the exposition holds exactly the reference's samples with its values."""
     rows, exposition = _collect_world(writer, database_url)
     expected = Reference(rows.tables, Window.ending(NOW)).expected()
-    assert _mismatches(expected, business_samples(exposition.samples)) == []
+    assert mismatches(expected, business_samples(exposition.samples)) == []
 
 
 def test_settings_change_the_window_and_the_threshold(writer: Engine, database_url: str) -> None:
@@ -56,7 +40,7 @@ def test_settings_change_the_window_and_the_threshold(writer: Engine, database_u
         providers={"inventory": {"settings": {"low_stock_threshold": 3}}},
     )
     reference = Reference(rows.tables, Window.ending(NOW, timedelta(days=7)), period="7d", low_stock=3)
-    assert _mismatches(reference.expected(), business_samples(exposition.samples)) == []
+    assert mismatches(reference.expected(), business_samples(exposition.samples)) == []
 
 
 def test_the_data_set_exercises_every_key_in_every_scope(writer: Engine, database_url: str) -> None:
@@ -131,4 +115,4 @@ def test_every_call_path_matches_the_reference(writer: Engine, database_url: str
     ]
     rows, exposition = _collect_world(writer, database_url, candidates=candidates)
     expected = Reference(rows.tables, Window.ending(NOW)).expected()
-    assert _mismatches(expected, business_samples(exposition.samples)) == []
+    assert mismatches(expected, business_samples(exposition.samples)) == []
