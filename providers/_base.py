@@ -111,6 +111,9 @@ def default_context(now: datetime | None = None, period: str = "30d") -> Metrics
 Output = Sequence[MetricValue | Dropped]
 """The values of one owner, with counts of what the data made the provider leave out."""
 
+Fetched = dict[str, dict[int, list[Any]]]
+"""Rows of every group, by group name and owner id, as one run fetched them."""
+
 GroupRows = Mapping[str, list[Any]]
 """Rows of every group for one owner (vendor or platform), by group name."""
 
@@ -168,10 +171,17 @@ class GroupedProvider:
             context.period if spec.windowed else None,
         )
 
+    def repair(self, db: Session, scope: Scope, fetched: Fetched, context: MetricsContext) -> None:
+        """Refetch, in place, the rows of owners that the grouped statements could not compute.
+
+        None by default. A provider overrides it where a rare dirty row would otherwise need a
+        costlier statement for every row of every run (orders: a NaN total poisons a SUM).
+        """
+
     def _by_owner(
         self,
         scope: Scope,
-        fetched: Mapping[str, Mapping[int, list[Any]]],
+        fetched: Fetched,
         owners: Collection[int],
         context: MetricsContext,
     ) -> dict[int, Output]:
@@ -183,14 +193,15 @@ class GroupedProvider:
     def _bulk(self, db: Session, scope: Scope, owners: Collection[int], context: MetricsContext) -> dict[int, Output]:
         groups = {name: group for name, group in self.groups(context).items() if scope in group.scopes}
         fetched = {name: group.fetch(db, scope, owners) for name, group in groups.items()}
+        self.repair(db, scope, fetched, context)
         return self._by_owner(scope, fetched, owners, context)
 
     def get_metrics_bulk(
         self, db: Session, vendor_ids: Collection[int], platform_ids: Collection[int], context: MetricsContext
     ) -> tuple[dict[int, Output], dict[int, Output]]:
         """Vendor and platform values of one run; additive groups scan their table once for both."""
-        vendor_rows: dict[str, Mapping[int, list[Any]]] = {}
-        platform_rows: dict[str, Mapping[int, list[Any]]] = {}
+        vendor_rows: Fetched = {}
+        platform_rows: Fetched = {}
         for name, group in self.groups(context).items():
             vendors = bool(vendor_ids) and Scope.VENDOR in group.scopes
             platforms = bool(platform_ids) and Scope.PLATFORM in group.scopes
@@ -201,6 +212,8 @@ class GroupedProvider:
                 vendor_rows[name] = group.fetch(db, Scope.VENDOR, vendor_ids)
             if platforms:
                 platform_rows[name] = group.fetch(db, Scope.PLATFORM, platform_ids)
+        self.repair(db, Scope.VENDOR, vendor_rows, context)
+        self.repair(db, Scope.PLATFORM, platform_rows, context)
         return (
             self._by_owner(Scope.VENDOR, vendor_rows, vendor_ids, context),
             self._by_owner(Scope.PLATFORM, platform_rows, platform_ids, context),

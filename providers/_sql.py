@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict, namedtuple
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -206,6 +207,15 @@ def _record(columns: tuple[str, ...]) -> Any:
 def as_int(value: Any) -> int:
     """Aggregate results arrive as int, Decimal (PostgreSQL/MariaDB SUM) or None."""
     return 0 if value is None else int(value)
+
+
+def is_finite(value: Any) -> bool:
+    """An aggregate that is a number: not NaN or ±Infinity (NULL counts as 0, so as finite)."""
+    if type(value) is int or value is None:
+        return True
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return math.isfinite(value)
 
 
 def as_exact(value: Any) -> int | Decimal:

@@ -9,10 +9,12 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import case, func
+from sqlalchemy.orm import Session
 
 from exporter.contracts import Dropped, DropReason, MetricsContext, MetricValue, Scope
 from providers._base import (
     Cents,
+    Fetched,
     GroupedProvider,
     GroupRows,
     Output,
@@ -22,7 +24,7 @@ from providers._base import (
     currency_code,
     money,
 )
-from providers._sql import Grouped, as_exact, as_int, count_where, finite, in_window, total
+from providers._sql import Grouped, as_exact, as_int, count_where, finite, in_window, is_finite, total
 from providers.schema import ORDER_STATUSES, Order
 
 PENDING_STATUSES = frozenset({"pending", "processing"})
@@ -72,25 +74,46 @@ class OrdersMetricsProvider(GroupedProvider):
         self._revenue_statuses = frozenset(settings.revenue_statuses)
 
     def groups(self, context: MetricsContext) -> Mapping[str, Grouped]:
-        """One query: count, usable amounts and new orders by status and currency."""
+        """One query: count, amounts and new orders by status and currency."""
+        return {"orders": self._orders(context, finite_only=False)}
+
+    def _orders(self, context: MetricsContext, *, finite_only: bool) -> Grouped:
+        """The orders group; `finite_only` leaves NaN and ±Infinity totals out of sum and count.
+
+        SUM and COUNT skip NULL totals by themselves. NaN and ±Infinity (PostgreSQL NUMERIC and
+        float columns, SQLite REAL) make the whole group's SUM NaN or infinite instead; testing
+        every row for them costs 10–50 % more on the largest statement of a run, so the plain
+        statement runs and `repair` refetches with the test only the owners whose sum it spoiled.
+        """
         orders = Order.__table__
         amount = orders.c.total_amount_cents
-        priced = finite(amount)
-        return {
-            "orders": Grouped(
-                source=orders,
-                vendor_id=orders.c.vendor_id,
-                by=(orders.c.status, orders.c.currency),
-                columns={
-                    "n": func.count(),
-                    # NULL, NaN and ±Infinity totals are left out of the sum and of the count it is
-                    # divided by: one such order must not turn a whole group's revenue into NaN.
-                    "priced": count_where(priced),
-                    "cents": total(case((priced, amount))),
-                    "new": count_where(in_window(orders.c.created_at, context.date_from, context.date_to)),
-                },
-            )
-        }
+        if finite_only:
+            usable = finite(amount)
+            priced, cents = count_where(usable), total(case((usable, amount)))
+        else:
+            priced, cents = func.count(amount), total(amount)
+        return Grouped(
+            source=orders,
+            vendor_id=orders.c.vendor_id,
+            by=(orders.c.status, orders.c.currency),
+            columns={
+                "n": func.count(),
+                "priced": priced,
+                "cents": cents,
+                "new": count_where(in_window(orders.c.created_at, context.date_from, context.date_to)),
+            },
+        )
+
+    def repair(self, db: Session, scope: Scope, fetched: Fetched, context: MetricsContext) -> None:
+        """Owners with a NaN or infinite total: their groups again, without those totals (one statement)."""
+        found = fetched.get("orders")
+        if not found:
+            return
+        spoiled = [owner for owner, rows in found.items() if not all(is_finite(row.cents) for row in rows)]
+        if spoiled:
+            again = self._orders(context, finite_only=True).fetch(db, scope, spoiled)
+            for owner in spoiled:
+                found[owner] = again.get(owner, [])
 
     def values(self, scope: Scope, rows: GroupRows, context: MetricsContext) -> Output:
         """Counts by status; revenue and average per currency (0 in the default currency if none).
@@ -117,7 +140,7 @@ class OrdersMetricsProvider(GroupedProvider):
                 continue
             priced = as_int(row.priced)
             cents = as_exact(row.cents)
-            if isinstance(cents, Decimal) and not cents.is_finite():  # a float column's sum overflowed
+            if isinstance(cents, Decimal) and not cents.is_finite():  # finite floats whose sum overflowed
                 priced, cents = 0, 0
             no_amount += n - priced
             if priced:
