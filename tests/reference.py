@@ -3,7 +3,7 @@
 This is the independent side of the provider-correctness tests: it reads `Rows.tables`
 (plain dicts), never the database and never the exporter's code, and returns the samples
 the exporter must expose and the values it must count as dropped. Family names are spelled
-out by hand from docs/metrics naming, so a naming regression shows up here too. The rules for
+out by hand from the naming rules in the README, so a naming regression shows up here too. The rules for
 dirty rows (NULL codes, odd currencies, NaN amounts, negative stock) follow docs/database.md.
 """
 
@@ -69,7 +69,7 @@ FAMILIES: dict[str, tuple[str, frozenset[str]]] = {
     "marketplace.import_errors": ("marketplace_import_errors", BOTH),
     "marketplace.staging_products": ("marketplace_staging_products", BOTH),
 }
-"""Every catalog key of DESIGN §5, its exposition name and the scopes it is defined for."""
+"""Every catalog key, its exposition name and the scopes it is defined for."""
 
 WINDOWED = frozenset({"customers.new", "orders.new"})
 MONEY = frozenset({"orders.total_revenue", "orders.average_value"})
