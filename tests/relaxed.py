@@ -41,7 +41,15 @@ INTEGER_CODES = Variant(
     "integer-codes", types={"vendors.vendor_code": Numeric(12, 0), "platforms.code": Numeric(12, 0)}
 )
 """Numeric code columns (a platform that numbers its vendors)."""
-BINARY_CODES = Variant("binary-codes", types={"vendors.vendor_code": LargeBinary(), "vendors.name": LargeBinary()})
+BINARY_CODES = Variant(
+    "binary-codes",
+    types={
+        "vendors.vendor_code": LargeBinary(),
+        "vendors.name": LargeBinary(),
+        "platforms.code": LargeBinary(),
+        "platforms.name": LargeBinary(),
+    },
+)
 """Binary code and name columns (BYTEA, BLOB): bytes that are UTF-8 or not."""
 
 

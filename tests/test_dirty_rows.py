@@ -348,9 +348,9 @@ def test_fractional_cents_are_written_exactly(backend: str, tmp_path: Path, rela
 # --- codes that are not text columns -------------------------------------------------------
 
 
-def _small_world(rows: Rows, platform_codes: list[Any], vendors: list[tuple[Any, Any]]) -> None:
-    """Two platforms, vendors with the given (code, name) on both, and a few rows each."""
-    platforms = [rows.platform(code, name=f"Platform {n}") for n, code in enumerate(platform_codes)]
+def _small_world(rows: Rows, platform_codes: list[tuple[Any, Any]], vendors: list[tuple[Any, Any]]) -> None:
+    """Platforms and vendors with the given (code, name), every vendor on every platform, a few rows each."""
+    platforms = [rows.platform(code, name=name) for code, name in platform_codes]
     for n, (code, name) in enumerate(vendors):
         vendor = rows.vendor(code, name=name)
         for platform in platforms:
@@ -378,31 +378,51 @@ def _collect_small(
 def test_numeric_codes_are_exported_as_their_digits(backend: str, tmp_path: Path, relaxed: RelaxedDatabases) -> None:
     """Platform and vendor codes in numeric columns export exactly as the same codes held as text."""
     as_numbers, _ = _collect_small(
-        backend, tmp_path, relaxed, INTEGER_CODES, [10, 20], [(1001, "One"), (1002, "Two"), (99, "Ninety-nine")]
+        backend,
+        tmp_path,
+        relaxed,
+        INTEGER_CODES,
+        [(10, "Ten"), (20, "Twenty")],
+        [(1001, "One"), (1002, "Two"), (99, "Ninety-nine")],
     )
     as_text, _ = _collect_small(
-        backend, tmp_path, relaxed, NUMERIC, ["10", "20"], [("1001", "One"), ("1002", "Two"), ("99", "Ninety-nine")]
+        backend,
+        tmp_path,
+        relaxed,
+        NUMERIC,
+        [("10", "Ten"), ("20", "Twenty")],
+        [("1001", "One"), ("1002", "Two"), ("99", "Ninety-nine")],
     )
     assert business_samples(as_numbers.samples) == business_samples(as_text.samples)
     assert dropped(as_numbers) == {}
 
 
 def test_binary_codes_count_when_they_are_utf8(backend: str, tmp_path: Path, relaxed: RelaxedDatabases) -> None:
-    """Binary codes and names that are UTF-8 export as text; a code that is not is left out and counted, a name
-    that is not shows the code."""
+    """Binary codes and names that are UTF-8 export as text; a vendor or platform code that is not is left out
+    and counted, a name that is not shows the code."""
     binary, reference = _collect_small(
         backend,
         tmp_path,
         relaxed,
         BINARY_CODES,
-        ["p1", "p2"],
+        [(b"p1", b"Platform one"), (b"p2", b"\xff"), (b"\xfe", b"Bad platform")],
         [(b"V1", "Vé".encode()), ("Vé".encode(), b"\xff\xfe name"), (b"\xff\xfeV3", b"Three")],
     )
     textual, _ = _collect_small(
-        backend, tmp_path, relaxed, NUMERIC, ["p1", "p2"], [("V1", "Vé"), ("Vé", "Vé"), ("BAD", "Three")]
+        backend,
+        tmp_path,
+        relaxed,
+        NUMERIC,
+        [("p1", "Platform one"), ("p2", "p2"), ("BADP", "Bad platform")],
+        [("V1", "Vé"), ("Vé", "Vé"), ("BAD", "Three")],
     )
-    touches = series_of(vendors=frozenset({"BAD"}), info=True)
+    bad_vendor, bad_platform = series_of(vendors=frozenset({"BAD"}), info=True), under_platform("BADP")
+
+    def touches(name: str, labels: Mapping[str, str]) -> bool:
+        return bad_vendor(name, labels) or bad_platform(name, labels)
+
     assert untouched(binary, touches) == untouched(textual, touches)
+    assert any(bad_platform(name, dict(labels)) for name, labels in business_samples(textual.samples))
     assert {reason for _, reason in reference.dropped()} == {"missing_code"}
 
 
