@@ -9,8 +9,8 @@ from prometheus_client.exposition import generate_latest as generate_text
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from exporter import __version__
+from exporter.contracts import DropReason
 from exporter.errors import FailureReason
-from exporter.render import DropReason
 
 
 class SelfMetrics:
