@@ -118,23 +118,30 @@ class SameSamples(ClientCollector):
         for provider in self.providers:
             computed = self.computed[provider.name]
             directory = computed.directory
+            # Demo data has a usable code on every row; owners without one are never exported.
             for platform in computed.plan.platforms:
                 for vendor_id in computed.plan.vendors_by_platform.get(platform.id, ()):
-                    owner = [platform.code, directory.vendors[vendor_id].code]
+                    vendor_code = directory.vendors[vendor_id].code
+                    if platform.code is None or vendor_code is None:
+                        continue
                     for value in computed.vendor_values.get(vendor_id, ()):
-                        add(provider, Scope.VENDOR, value, owner)
+                        add(provider, Scope.VENDOR, value, [platform.code, vendor_code])
             for platform in computed.plan.platforms:
-                for value in computed.platform_values.get(platform.id, ()):
-                    add(provider, Scope.PLATFORM, value, [platform.code])
+                if platform.code is not None:
+                    for value in computed.platform_values.get(platform.id, ()):
+                        add(provider, Scope.PLATFORM, value, [platform.code])
         result: list[Metric] = list(families.values())
         if directory is not None:
             platform_info = GaugeMetricFamily(f"{ns}_platform_info", "Platform info.", labels=["name", "platform"])
             vendor_info = GaugeMetricFamily(f"{ns}_vendor_info", "Vendor info.", labels=["name", "platform", "vendor"])
-            for platform_id, platform in sorted(directory.platforms.items(), key=lambda item: item[1].code):
+            for platform_id, platform in sorted(directory.platforms.items(), key=lambda item: item[1].code or ""):
+                if platform.code is None:
+                    continue
                 platform_info.add_metric([platform.name, platform.code], 1)
                 for vendor_id in directory.members.get(platform_id, ()):
                     vendor = directory.vendors[vendor_id]
-                    vendor_info.add_metric([vendor.name, platform.code, vendor.code], 1)
+                    if vendor.code is not None:
+                        vendor_info.add_metric([vendor.name, platform.code, vendor.code], 1)
             result += [platform_info, vendor_info]
         return sorted(result, key=lambda family: family.name)
 

@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from exporter.clock import Clock, utc_naive
-from exporter.contracts import MetricsContext
+from exporter.contracts import DATA_REASONS, DropReason, MetricsContext
 from exporter.db import Database
 from exporter.directory import Directory, Plan, PlatformRule, Shard, load_directory, plan_all, plan_run
 from exporter.durations import format_duration, parse_duration
 from exporter.errors import DatabaseError, ExporterError, FailureReason
 from exporter.registry import LoadedProvider
-from exporter.render import DropReason, FamilyBuilder, Prepared, Rendered, info_families, prepare
+from exporter.render import FamilyBuilder, Prepared, Rendered, info_families, prepare
 from exporter.schemacheck import SchemaGuard, SchemaMissing
 from exporter.selfmetrics import SelfMetrics
 from exporter.store import INFO, SnapshotStore
@@ -144,6 +144,8 @@ class Collector:
         self._info: Prepared | None = None
         self.schema_guard = SchemaGuard(database.schema, clock.monotonic)
         """Checks each provider's tables and columns before its run (cached reflection)."""
+        self._data_drops: dict[str, frozenset[DropReason]] = {}
+        """Per provider, the dirty-row reasons of its last run: logged when they appear, not on every run."""
 
     def context(self) -> MetricsContext:
         """[now − period, now] in naive UTC."""
@@ -217,11 +219,16 @@ class Collector:
         except Exception as err:  # a provider may raise anything; it must not stop the others
             log.debug("provider %s raised", name, exc_info=True)
             return self._failed(provider, started, FailureReason.ERROR, f"{type(err).__name__}: {err}")
-        with self.store.publishing:
-            rendered, prepared = self.render(provider, computed, self.store.names_taken(by_other_than=name))
-            self.store.publish(name, prepared, provider.stale_after.total_seconds())
-            self._publish_info(computed.directory, provider.stale_after.total_seconds())
+        try:
+            with self.store.publishing:
+                rendered, prepared = self.render(provider, computed, self.store.names_taken(by_other_than=name))
+                self.store.publish(name, prepared, provider.stale_after.total_seconds())
+                self._publish_info(computed.directory, provider.stale_after.total_seconds())
+        except Exception as err:  # a bug here must fail this run, not the process or the other providers
+            log.error("provider %s: rendering failed", name, exc_info=True)
+            return self._failed(provider, started, FailureReason.ERROR, f"rendering: {type(err).__name__}: {err}")
         del computed  # the values are rendered; do not hold them while the metrics are updated
+        self._data_drops[name] = frozenset(reason for reason in rendered.dropped if reason in DATA_REASONS)
         for reason, count in rendered.dropped.items():
             self.metrics.values_dropped.labels(name, reason.value).inc(count)
         duration = self.clock.monotonic() - started
@@ -247,6 +254,7 @@ class Collector:
             format_duration(provider.interval),
             allowed_keys=provider.keys,
             taken=taken,
+            quiet=self._data_drops.get(provider.name, frozenset()),
         )
         builder.add_vendors(computed.directory, computed.plan, computed.vendor_values)
         builder.add_platforms(computed.plan, computed.platform_values)

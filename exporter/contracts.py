@@ -49,6 +49,58 @@ class MetricValue:
     period: str | None = None
 
 
+class DropReason(StrEnum):
+    """Why a value was left out of the exposition; the `reason` of `commerce_exporter_values_dropped_total`.
+
+    The first five concern what a provider returned; the others are rows of the platform's
+    database that a value cannot use (docs/database.md, "Dirty rows").
+    """
+
+    INVALID = "invalid"
+    NON_FINITE = "non_finite"
+    DUPLICATE = "duplicate"
+    NAME_COLLISION = "name_collision"
+    NOT_ALLOWED = "not_allowed"
+    MISSING_CODE = "missing_code"
+    """The vendor's or platform's code is NULL, blank or not text: its values have no label."""
+    DUPLICATE_CODE = "duplicate_code"
+    """Another vendor (platform) has the same code; the one with the lowest id keeps it."""
+    CURRENCY = "currency"
+    """A revenue order whose currency is NULL, blank or not a three-letter code."""
+    AMOUNT = "amount"
+    """A revenue order whose total is NULL, NaN or infinite."""
+    NEGATIVE_STOCK = "negative_stock"
+    """An inventory row with a negative quantity or reservation, counted as 0."""
+
+
+DATA_REASONS = frozenset(
+    {
+        DropReason.MISSING_CODE,
+        DropReason.DUPLICATE_CODE,
+        DropReason.CURRENCY,
+        DropReason.AMOUNT,
+        DropReason.NEGATIVE_STOCK,
+    }
+)
+"""Reasons that point at rows of the platform's database rather than at a provider's output."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dropped:
+    """What a provider left out of a value because of the data, for the exporter to count.
+
+    A bulk method may put these next to the `MetricValue`s of a vendor or a platform:
+    `count` database values of that owner were left out of `key` (for example three orders
+    without a currency left out of `orders.total_revenue`). They are counted in
+    `commerce_exporter_values_dropped_total{reason}` and never exported. The seed protocol
+    methods (`get_vendor_metrics`, `get_platform_metrics`) return `MetricValue`s only.
+    """
+
+    key: str
+    reason: DropReason
+    count: int = 1
+
+
 @dataclass(frozen=True, slots=True)
 class MetricsContext:
     """The time window a provider computes windowed values over (naive UTC)."""

@@ -2,18 +2,58 @@
 
 from __future__ import annotations
 
+import logging
 import zlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from exporter.contracts import DropReason
 from exporter.schema import by_key, tables
+
+log = logging.getLogger(__name__)
 
 CORE_MODULES = frozenset({"tenancy", "customers", "cms"})
 """Modules a `platform_modules` row cannot disable (the config still can)."""
+
+
+def label_text(value: Any) -> str | None:
+    """A code or name read from the database as label text, or None when it cannot be one.
+
+    Text is trimmed (CHAR columns come back space-padded from PostgreSQL, and a code is an
+    identifier, not layout); integers (a numeric code column) are written in decimal; bytes
+    (a binary column) count when they are UTF-8. NULL, blank text, text that is not valid
+    Unicode (SQLite may hold invalid UTF-8), floats and anything else are not labels.
+    """
+    if isinstance(value, str):
+        text = value.strip()
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        try:
+            text = bytes(value).decode("utf-8").strip()
+        except UnicodeDecodeError:
+            return None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    elif isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():
+        return str(int(value))
+    else:
+        return None
+    if not text or not (text.isascii() or _is_unicode(text)):
+        return None
+    return text
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from undecodable bytes
+        return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,8 +61,11 @@ class PlatformInfo:
     """An active platform."""
 
     id: int
-    code: str
+    code: str | None
+    """The `platform` label; None when the row's code cannot be one (`problem` says why)."""
     name: str
+    """The display name; the code when the row's name is NULL, blank or not text."""
+    problem: DropReason | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,10 +73,13 @@ class VendorInfo:
     """A vendor with at least one active link to an active platform."""
 
     id: int
-    code: str
+    code: str | None
+    """The `vendor` label; None when the row's code cannot be one (`problem` says why)."""
     name: str
+    """The display name; the code when the row's name is NULL, blank or not text."""
     bucket: int = 0
     """CRC-32 of the vendor code: the stable hash shards split on (same on every host)."""
+    problem: DropReason | None = None
 
 
 @dataclass(frozen=True)
@@ -56,19 +102,31 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
     Runs before every provider run, so at 10,000 vendors it is kept lean: rows come as plain
     tuples, and the `VendorInfo` records of `previous` are reused when a vendor did not change
     (which also makes comparing two directories cheap: equal records are the same objects).
+
+    Codes and names go through `label_text`. A vendor or platform whose code is unusable, or
+    the same as the code of one with a lower id, stays in the directory (platform values still
+    count it) with `code` None; the renderer leaves its series out and counts them.
     """
     t = tables(db)
     platforms_t, links_t, vendors_t, modules_t = t.platforms, t.vendor_platforms, t.vendors, t.platform_modules
-    platforms = {
-        row.id: PlatformInfo(row.id, row.code, row.name)
+    platform_raw = {
+        row.id: (row.code, row.name)
         for row in db.execute(
             select(*by_key(platforms_t.c.id, platforms_t.c.code, platforms_t.c.name)).where(
                 platforms_t.c.is_active.is_(True)
             )
         )
     }
-    known = previous.vendors if previous is not None else {}
-    vendors: dict[int, VendorInfo] = {}
+    known_platforms = previous.platforms if previous is not None else {}
+    platforms: dict[int, PlatformInfo] = {}
+    for platform_id, (label, name, problem) in _labels(platform_raw).items():
+        platform = PlatformInfo(platform_id, label, name, problem)
+        kept = known_platforms.get(platform_id)
+        if kept is None or kept != platform:
+            _report("platform", platform_id, platform_raw[platform_id], problem, label)
+            kept = platform
+        platforms[platform_id] = kept
+    raw: dict[int, tuple[Any, Any]] = {}
     members: dict[int, list[int]] = defaultdict(list)
     links = (
         select(links_t.c.platform_id, vendors_t.c.id, vendors_t.c.vendor_code, vendors_t.c.name)
@@ -79,18 +137,71 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
     for platform_id, vendor_id, code, name in db.execute(links).all():
         if platform_id not in platforms:
             continue
-        if vendor_id not in vendors:
-            vendor = known.get(vendor_id)
-            if vendor is None or vendor.code != code or vendor.name != name:
-                vendor = VendorInfo(vendor_id, code, name, zlib.crc32(code.encode()))
-            vendors[vendor_id] = vendor
+        if vendor_id not in raw:
+            raw[vendor_id] = (code, name)
         members[platform_id].append(vendor_id)
+    known = previous.vendors if previous is not None else {}
+    vendors: dict[int, VendorInfo] = {}
+    for vendor_id, (label, name, problem) in _labels(raw).items():
+        vendor = known.get(vendor_id)
+        if vendor is None or vendor.code != label or vendor.name != name or vendor.problem is not problem:
+            vendor = VendorInfo(vendor_id, label, name, zlib.crc32(label.encode()) if label else 0, problem)
+            _report("vendor", vendor_id, raw[vendor_id], problem, label)
+        vendors[vendor_id] = vendor
     modules: dict[int, dict[str, bool]] = defaultdict(dict)
     for module in db.execute(select(*by_key(modules_t.c.platform_id, modules_t.c.module_code, modules_t.c.is_enabled))):
         modules[module.platform_id][module.module_code] = bool(module.is_enabled)
-    codes = {vendor_id: vendor.code for vendor_id, vendor in vendors.items()}
-    ordered = {platform_id: tuple(sorted(ids, key=codes.__getitem__)) for platform_id, ids in members.items()}
+    order = {vendor_id: ordering(vendor.code, vendor_id) for vendor_id, vendor in vendors.items()}
+    ordered = {platform_id: tuple(sorted(ids, key=order.__getitem__)) for platform_id, ids in members.items()}
     return Directory(platforms=platforms, vendors=vendors, members=ordered, modules=dict(modules))
+
+
+Labels = dict[int, tuple[str | None, str, DropReason | None]]
+"""Owner id → (label or None, display name, why there is no label)."""
+
+
+def _labels(rows: Mapping[int, tuple[Any, Any]]) -> Labels:
+    """Labels and names of owners from their raw (code, name); a code already taken by a lower id is a duplicate."""
+    labels: Labels = {}
+    taken: set[str] = set()
+    for owner_id in sorted(rows):
+        code, name = rows[owner_id]
+        label = label_text(code)
+        problem = None
+        if label is None:
+            problem = DropReason.MISSING_CODE
+        elif label in taken:
+            problem = DropReason.DUPLICATE_CODE
+        else:
+            taken.add(label)
+        display = label_text(name) or label or ""
+        labels[owner_id] = (label if problem is None else None, display, problem)
+    return labels
+
+
+def _report(kind: str, owner_id: int, raw: tuple[Any, Any], problem: DropReason | None, label: str | None) -> None:
+    """One log line when a record with a dirty code or name is (re)built, not on every run."""
+    code, name = raw
+    if problem is not None:
+        why = "is NULL, blank or not text"
+        if problem is DropReason.DUPLICATE_CODE:
+            why = f"is taken by a {kind} with a lower id"
+        log.warning(
+            "%s id %d: code %r %s; its series are left out and counted in "
+            'commerce_exporter_values_dropped_total{reason="%s"}',
+            kind,
+            owner_id,
+            code,
+            why,
+            problem.value,
+        )
+    elif label_text(name) is None:
+        log.info("%s id %d: name %r is NULL, blank or not text; its info series shows the code", kind, owner_id, name)
+
+
+def ordering(code: str | None, owner_id: int) -> tuple[bool, str, int]:
+    """Sort key of vendors and platforms: by code; unlabelled ones (never exported) last, by id."""
+    return (code is None, code or "", owner_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,7 +214,7 @@ class PlatformRule:
 
 def is_enabled(provider: str, platform: PlatformInfo, directory: Directory, rules: Mapping[str, PlatformRule]) -> bool:
     """Config `enable`/`disable` wins; else a `platform_modules` row (not for core modules); else on."""
-    rule = rules.get(platform.code)
+    rule = rules.get(platform.code) if platform.code is not None else None
     if rule is not None:
         if provider in rule.disable:
             return False
@@ -152,7 +263,7 @@ def plan_run(
     """Enabled platforms (by code) and, per platform, the vendors of A(P) this shard owns."""
     platforms = sorted(
         (p for p in directory.platforms.values() if is_enabled(provider, p, directory, rules)),
-        key=lambda p: p.code,
+        key=lambda p: ordering(p.code, p.id),
     )
     by_platform: dict[int, Sequence[int]] = {}
     if vendor_series:

@@ -9,10 +9,9 @@ import zlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
-from enum import StrEnum
+from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 
-from exporter.contracts import MetricValue, Scope
+from exporter.contracts import Dropped, DropReason, MetricValue, Scope
 from exporter.directory import Directory, Plan
 from exporter.naming import (
     escape_help_openmetrics,
@@ -25,16 +24,6 @@ log = logging.getLogger(__name__)
 
 DEFLATE_LEVEL = 1
 """Level 1 compresses exposition text about 15:1 at a third of the cost of the default level."""
-
-
-class DropReason(StrEnum):
-    """Why a single value was left out of the exposition; the `reason` of the drop counter."""
-
-    INVALID = "invalid"
-    NON_FINITE = "non_finite"
-    DUPLICATE = "duplicate"
-    NAME_COLLISION = "name_collision"
-    NOT_ALLOWED = "not_allowed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +126,7 @@ def format_number(value: int | float | Decimal | None, scale: int) -> str | None
             # Exact digits would be thousands of characters (1E+9999) for a value that Prometheus
             # reads as a float64 anyway: go through float, which also catches out-of-range values.
             return format_number(float(value), scale)
-        return format(value / scale if scale != 1 else value, "f")
+        return format(_scaled(value, scale), "f")
     if isinstance(value, float):
         if not math.isfinite(value):
             return None
@@ -146,6 +135,19 @@ def format_number(value: int | float | Decimal | None, scale: int) -> str | None
         return None  # Prometheus would read it as ±Inf
     return str(value) if scale == 1 else repr(value / scale)
 
+
+def _scaled(value: Decimal, scale: int) -> Decimal:
+    """`value / scale` exactly: scales are 1 or a power of ten (100 for `%`), a shift of the exponent."""
+    if scale == 1:
+        return value
+    shift = len(str(scale)) - 1
+    if scale != 10**shift:
+        raise ValueError(f"scale must be a power of ten, got {scale}")
+    return value.scaleb(-shift, _EXACT_CONTEXT)
+
+
+_EXACT_CONTEXT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN)
+"""Shifting an exponent in this context never rounds (the default context keeps 28 digits)."""
 
 _FLOAT_MAX = int(sys.float_info.max)
 _FLOAT_MIN = -_FLOAT_MAX
@@ -226,12 +228,15 @@ class FamilyBuilder:
         *,
         allowed_keys: Collection[str] | None = None,
         taken: Collection[str] = (),
+        quiet: Collection[DropReason] = (),
     ) -> None:
         self.namespace = namespace
         self.provider = provider
         self.refresh = refresh
         self.allowed = frozenset(allowed_keys) if allowed_keys is not None else None
         self.taken = frozenset(taken)
+        self.quiet = frozenset(quiet)
+        """Reasons not to log (the caller logged them in an earlier run); they are still counted."""
         self.families: dict[str, _Accumulator] = {}
         self.claimed: set[str] = set()
         self.dropped: Counter[DropReason] = Counter()
@@ -239,12 +244,31 @@ class FamilyBuilder:
         self._signatures: dict[Scope, dict[Signature, _Target | DropReason]] = {scope: {} for scope in Scope}
         self._heads: dict[str, _Target] = {}
 
-    def _drop(self, reason: DropReason, value: object, detail: str) -> None:
-        self.dropped[reason] += 1
+    def _drop(self, reason: DropReason, value: object, detail: str, count: int = 1) -> None:
+        first = reason not in self.dropped
+        self.dropped[reason] += count
         if reason is DropReason.INVALID:
-            self.invalid += 1
-        if self.dropped[reason] == 1:
+            self.invalid += count
+        if first and reason not in self.quiet:
             log.warning("provider %s: value dropped (%s): %s: %r", self.provider, reason, detail, value)
+
+    def _dropped_by_data(self, dropped: Dropped) -> None:
+        """A provider's own count of database values it left out of a value."""
+        if type(dropped.reason) is DropReason and type(dropped.count) is int and dropped.count > 0:
+            self._drop(dropped.reason, dropped.key, _DATA_DETAIL.get(dropped.reason, "left out"), dropped.count)
+        else:
+            self._drop(DropReason.INVALID, dropped, "a Dropped record needs a DropReason and a positive count")
+
+    def _unexported(self, values: Iterable[object], reason: DropReason, owner: str) -> None:
+        """Count the values of a vendor or platform that has no label, so none of them is exported."""
+        count = 0
+        for value in values:
+            if type(value) is Dropped:
+                self._dropped_by_data(value)
+            else:
+                count += 1
+        if count:
+            self._drop(reason, owner, f"{count} value(s) of an owner without a usable code", count)
 
     def _resolve(self, scope: Scope, value: MetricValue, is_info: bool) -> _Target | DropReason:
         """The target of a signature seen for the first time in this run, or why it cannot go out."""
@@ -294,7 +318,10 @@ class FamilyBuilder:
         seen: set[tuple[str, str]] = set()
         for value in values:
             if type(value) is not MetricValue and not isinstance(value, MetricValue):
-                self._drop(DropReason.INVALID, value, "not a well-formed MetricValue")
+                if type(value) is Dropped:
+                    self._dropped_by_data(value)
+                else:
+                    self._drop(DropReason.INVALID, value, "not a well-formed MetricValue")
                 continue
             number = value.value
             kind = type(number)
@@ -348,15 +375,34 @@ class FamilyBuilder:
             self._drop(reason, value, "not a well-formed MetricValue")
 
     def add_vendors(self, directory: Directory, plan: Plan, values: Mapping[int, Iterable[object]]) -> None:
-        """Vendor values, computed once per vendor, written under every platform the vendor is on."""
+        """Vendor values, computed once per vendor, written under every platform the vendor is on.
+
+        A vendor without a usable code, or on no platform with one, exports nothing: its values
+        are counted as dropped once (not once per platform).
+        """
         vendors = directory.vendors
+        platforms = [(p, p.code) for p in plan.platforms if p.code is not None]
+        unlabelled = [p for p in plan.platforms if p.code is None]
+        orphans: dict[int, DropReason] = {}
+        if unlabelled:
+            shown = {v for p, _ in platforms for v in plan.vendors_by_platform.get(p.id, ())}
+            for platform in unlabelled:
+                for vendor_id in plan.vendors_by_platform.get(platform.id, ()):
+                    if vendor_id not in shown:
+                        orphans.setdefault(vendor_id, platform.problem or DropReason.MISSING_CODE)
         for vendor_id in sorted(plan.vendor_ids):
-            quoted = _utf8(escape_label_value(vendors[vendor_id].code)) + '"'
+            vendor = vendors[vendor_id]
+            problem = vendor.problem if vendor.code is None else orphans.get(vendor_id)
+            if problem is not None or vendor.code is None:
+                reason = problem or DropReason.MISSING_CODE
+                self._unexported(values.get(vendor_id, ()), reason, f"vendor id {vendor_id}")
+                continue
+            quoted = _utf8(escape_label_value(vendor.code)) + '"'
             self._entries(Scope.VENDOR, values.get(vendor_id, ()), (vendor_id, quoted))
         targets = [t for t in self._heads.values() if t.samples]  # creation order: stable run to run
-        for platform in plan.platforms:
+        for platform, code in platforms:
             members = plan.vendors_by_platform.get(platform.id, ())
-            owner = f'platform="{_utf8(escape_label_value(platform.code))}",vendor="'
+            owner = f'platform="{_utf8(escape_label_value(code))}",vendor="'
             for target in targets:
                 samples = target.samples
                 if len(samples) == len(plan.vendor_ids):
@@ -371,8 +417,12 @@ class FamilyBuilder:
             target.samples = {}
 
     def add_platforms(self, plan: Plan, values: Mapping[int, Iterable[object]]) -> None:
-        """Platform values."""
+        """Platform values; those of a platform without a usable code are counted, not exported."""
         for platform in plan.platforms:
+            if platform.code is None:
+                reason = platform.problem or DropReason.MISSING_CODE
+                self._unexported(values.get(platform.id, ()), reason, f"platform id {platform.id}")
+                continue
             owner = f'platform="{_utf8(escape_label_value(platform.code))}"'
             for target, tail in self._entries(Scope.PLATFORM, values.get(platform.id, ())):
                 target.family.chunks.append((target.head + owner + tail).encode())
@@ -384,6 +434,13 @@ class FamilyBuilder:
             Family(a.name, a.help, a.info, b"".join(a.chunks), a.series) for a in self.families.values() if a.series
         ]
         return Rendered(families, self.dropped, self.invalid)
+
+
+_DATA_DETAIL = {
+    DropReason.CURRENCY: "revenue orders whose currency is NULL, blank or not a three-letter code",
+    DropReason.AMOUNT: "revenue orders whose total is NULL, NaN or infinite",
+    DropReason.NEGATIVE_STOCK: "inventory rows with a negative quantity or reservation, counted as 0",
+}
 
 
 def _well_formed_fields(value: MetricValue) -> bool:
@@ -400,13 +457,18 @@ def _well_formed_fields(value: MetricValue) -> bool:
 
 
 def info_families(namespace: str, directory: Directory, plan: Plan, *, platforms: bool, vendors: bool) -> list[Family]:
-    """`<ns>_platform_info{name,platform}` and `<ns>_vendor_info{name,platform,vendor}`, value 1."""
+    """`<ns>_platform_info{name,platform}` and `<ns>_vendor_info{name,platform,vendor}`, value 1.
+
+    Vendors and platforms without a usable code have no line (their business values are counted
+    as dropped by each provider); a name that is unusable was replaced by the code in the directory.
+    """
+    labelled = [(p, p.code) for p in plan.platforms if p.code is not None]
     families = []
     if platforms:
         lines = [
             f'{namespace}_platform_info{{name="{escape_label_value(p.name)}",'
-            f'platform="{escape_label_value(p.code)}"}} 1\n'
-            for p in plan.platforms
+            f'platform="{escape_label_value(code)}"}} 1\n'
+            for p, code in labelled
         ]
         families.append(
             Family(
@@ -419,10 +481,12 @@ def info_families(namespace: str, directory: Directory, plan: Plan, *, platforms
         )
     if vendors:
         lines = []
-        for p in plan.platforms:
-            platform_label = escape_label_value(p.code)
+        for p, code in labelled:
+            platform_label = escape_label_value(code)
             for vendor_id in plan.vendors_by_platform.get(p.id, ()):
                 vendor = directory.vendors[vendor_id]
+                if vendor.code is None:
+                    continue
                 lines.append(
                     f'{namespace}_vendor_info{{name="{escape_label_value(vendor.name)}",'
                     f'platform="{platform_label}",vendor="{escape_label_value(vendor.code)}"}} 1\n'

@@ -46,8 +46,12 @@ Naming = Literal["reference", "store"]
 SESSION_INFO_KEY: Final = "commerce_exporter.schema"
 """Where a session of the exporter keeps the run's `SchemaTables` (`Session.info`)."""
 
-Kind = Literal["integer", "text", "boolean", "datetime", "json"]
-"""What a reference column holds; check-schema compares a database column's type with it."""
+Kind = Literal["integer", "text", "label", "boolean", "datetime", "json"]
+"""What a reference column holds; check-schema compares a database column's type with it.
+
+`label`: a code or display name the directory turns into a label value; it may be stored as
+text, a number or bytes (see the dirty-row rules), where `text` columns are compared in SQL.
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,10 @@ def _text(name: str, length: int | None = None, **options: Any) -> ColumnSpec:
     return ColumnSpec(name, "text", (lambda: String(length)) if length else Text, **options)
 
 
+def _label(name: str, length: int, **options: Any) -> ColumnSpec:
+    return ColumnSpec(name, "label", lambda: String(length), **options)
+
+
 def _bool(name: str) -> ColumnSpec:
     return ColumnSpec(name, "boolean", Boolean)
 
@@ -118,8 +126,8 @@ REFERENCE: Final[tuple[TableSpec, ...]] = (
         "platforms",
         (
             _id(),
-            _text("code", 50, unique=True),
-            _text("name", 100),
+            _label("code", 50, unique=True),
+            _label("name", 100),
             _bool("is_active"),
             _json("settings"),
             _time("created_at"),
@@ -165,9 +173,9 @@ REFERENCE: Final[tuple[TableSpec, ...]] = (
         (
             _id(),
             _fk("company_id", "companies.id", nullable=True),
-            _text("vendor_code", 50, unique=True),
+            _label("vendor_code", 50, unique=True),
             _text("subdomain", 100, unique=True, nullable=True),
-            _text("name", 255),
+            _label("name", 255),
             _bool("is_active"),
             _bool("is_verified"),
             _time("created_at"),

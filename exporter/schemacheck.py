@@ -13,7 +13,22 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import Boolean, Column, Date, DateTime, Enum, Integer, Numeric, String, Table, func, inspect, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    Integer,
+    LargeBinary,
+    Numeric,
+    String,
+    Table,
+    func,
+    inspect,
+    select,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.orm import Session
@@ -30,6 +45,7 @@ RECHECK_SECONDS = 60.0
 KIND_WORDS: Mapping[str, str] = {
     "integer": "a number",
     "text": "text",
+    "label": "text, a number or bytes",
     "boolean": "true/false",
     "datetime": "a date and time",
     "json": "JSON",
@@ -46,9 +62,12 @@ def type_fits(kind: str, found: TypeEngine[Any], backend: str) -> bool | None:
     if isinstance(found, NullType):
         return None
     if kind == "integer":
-        return isinstance(found, (Integer, Numeric))
+        # Float is not a Numeric subclass in SQLAlchemy 2.1: money held as a double still sums.
+        return isinstance(found, (Integer, Numeric, Float))
     if kind == "text":
         return isinstance(found, (String, Enum))
+    if kind == "label":
+        return isinstance(found, (String, Enum, Integer, Numeric, LargeBinary))
     if kind == "boolean":
         return isinstance(found, Boolean) or (backend != "postgresql" and isinstance(found, Integer))
     if kind == "datetime":

@@ -10,8 +10,8 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 
 from exporter import __version__
 from exporter.connections import CloseReason
+from exporter.contracts import DropReason
 from exporter.errors import FailureReason
-from exporter.render import DropReason
 
 
 class SelfMetrics:

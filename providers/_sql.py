@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict, namedtuple
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -46,6 +48,21 @@ def count_where(condition: ColumnElement[bool]) -> ColumnElement[int]:
 def total(column: ColumnElement[Any]) -> ColumnElement[Any]:
     """SUM that is 0, not NULL, over no rows."""
     return func.coalesce(func.sum(column), 0)
+
+
+def finite(column: ColumnElement[Any]) -> ColumnElement[bool]:
+    """True where `column` holds a number: not NULL, NaN or ±Infinity, on every backend.
+
+    `x - x = 0` is NULL for NULL and false for NaN and ±Infinity (their difference is NaN).
+    `x = x` would not do: PostgreSQL sorts NaN as equal to itself, and only PostgreSQL can
+    store NaN at all (SQLite stores NULL for it, MariaDB/MySQL refuse it).
+    """
+    return (column - column) == 0
+
+
+def positive_part(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """`max(column, 0)` per row (GREATEST is not portable to SQLite); NULL stays NULL."""
+    return case((column < 0, 0), else_=column)
 
 
 def active_links(t: SchemaTables) -> Subquery:
@@ -193,3 +210,35 @@ def _record(columns: tuple[str, ...]) -> Any:
 def as_int(value: Any) -> int:
     """Aggregate results arrive as int, Decimal (PostgreSQL/MariaDB SUM) or None."""
     return 0 if value is None else int(value)
+
+
+def is_finite(value: Any) -> bool:
+    """An aggregate that is a number: not NaN or ±Infinity (NULL counts as 0, so as finite)."""
+    if type(value) is int or value is None:
+        return True
+    if isinstance(value, Decimal):
+        return value.is_finite()
+    return math.isfinite(value)
+
+
+def as_exact(value: Any) -> int | Decimal:
+    """A SUM of amounts, exactly: int for whole numbers, else Decimal; None is 0.
+
+    BIGINT sums come as int (SQLite) or integral Decimal (PostgreSQL, MariaDB) and stay
+    integers; NUMERIC sums with fractions stay Decimal; a float sum (a float money column)
+    becomes the shortest decimal that reads back as that float, which is the amount the
+    database would print, not the binary expansion of it.
+    """
+    if value is None:
+        return 0
+    if type(value) is int:
+        return value
+    if isinstance(value, float):
+        if value.is_integer():
+            return int(value)
+        exact = Decimal(repr(value))
+    else:
+        exact = value if isinstance(value, Decimal) else Decimal(value)
+    if exact.is_finite() and exact == exact.to_integral_value():
+        return int(exact)
+    return exact

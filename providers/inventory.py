@@ -6,12 +6,12 @@ from collections.abc import Mapping
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import and_, case, select
+from sqlalchemy import and_, case, or_, select
 
-from exporter.contracts import MetricsContext, MetricValue, Scope
+from exporter.contracts import Dropped, DropReason, MetricsContext, MetricValue, Scope
 from exporter.schema import SchemaTables
-from providers._base import GroupedProvider, GroupRows, Spec, first
-from providers._sql import Grouped, count_where, total
+from providers._base import GroupedProvider, GroupRows, Output, Spec, first
+from providers._sql import Grouped, count_where, positive_part, total
 
 
 class InventorySettings(BaseModel):
@@ -51,13 +51,10 @@ class InventoryMetricsProvider(GroupedProvider):
     def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
         """Unit sums over inventory rows; stock states over active products' availability."""
         inventory, products = t.inventory, t.products
-        free = case(
-            (
-                inventory.c.quantity > inventory.c.reserved_quantity,
-                inventory.c.quantity - inventory.c.reserved_quantity,
-            ),
-            else_=0,
-        )
+        # A negative quantity (oversold, back-ordered) or reservation counts as 0: no bin holds
+        # fewer than no units, and one bin's debt must not hide another bin's units.
+        on_hand, reserved = positive_part(inventory.c.quantity), positive_part(inventory.c.reserved_quantity)
+        free = case((on_hand > reserved, on_hand - reserved), else_=0)
         # Availability per active product; a product without inventory rows has 0.
         availability = (
             select(
@@ -76,9 +73,10 @@ class InventoryMetricsProvider(GroupedProvider):
                 source=inventory,
                 vendor_id=inventory.c.vendor_id,
                 columns={
-                    "units": total(inventory.c.quantity),
-                    "reserved": total(inventory.c.reserved_quantity),
+                    "units": total(on_hand),
+                    "reserved": total(reserved),
                     "available": total(free),
+                    "negative": count_where(or_(inventory.c.quantity < 0, inventory.c.reserved_quantity < 0)),
                 },
             ),
             "stock": Grouped(
@@ -91,12 +89,16 @@ class InventoryMetricsProvider(GroupedProvider):
             ),
         }
 
-    def values(self, scope: Scope, rows: GroupRows, context: MetricsContext) -> list[MetricValue]:
-        """Unit sums and stock-state counts."""
-        return [
+    def values(self, scope: Scope, rows: GroupRows, context: MetricsContext) -> Output:
+        """Unit sums and stock-state counts; rows with negative numbers are counted as dropped."""
+        values: list[MetricValue | Dropped] = [
             self.metric("inventory.units", first(rows, "units", "units"), context),
             self.metric("inventory.units_reserved", first(rows, "units", "reserved"), context),
             self.metric("inventory.units_available", first(rows, "units", "available"), context),
             self.metric("inventory.out_of_stock", first(rows, "stock", "out"), context),
             self.metric("inventory.low_stock", first(rows, "stock", "low"), context),
         ]
+        negative = first(rows, "units", "negative")
+        if negative:
+            values.append(Dropped("inventory.units", DropReason.NEGATIVE_STOCK, negative))
+        return values

@@ -11,7 +11,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, MetaData, Table, insert, update
 
 from exporter.schema import SchemaTables, reference_tables
 
@@ -23,29 +23,50 @@ class Rows:
     """Inserts rows table by table with explicit ids and sensible defaults.
 
     Tables and columns are named by their reference names; `schema` says what they are called
-    in the database (default: the reference names).
+    in the database (default: the reference names). `metadata` replaces the tables altogether
+    with others of the same names (the relaxed tables of the dirty-row tests).
     """
 
-    def __init__(self, engine: Engine, now: datetime = NOW, schema: SchemaTables | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        now: datetime = NOW,
+        schema: SchemaTables | None = None,
+        *,
+        metadata: MetaData | None = None,
+    ) -> None:
         self.engine = engine
         self.now = now
         self.schema = schema or reference_tables()
+        self.metadata = metadata
         self.tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._ids: dict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+
+    def table(self, name: str) -> Table:
+        """The table rows named `name` go to."""
+        return self.metadata.tables[name] if self.metadata is not None else self.schema.table(name)
 
     def add(self, table: str, **values: Any) -> dict[str, Any]:
         """Insert one row into `table`; returns it (with its id)."""
         row = {"id": next(self._ids[table]), **values}
         with self.engine.begin() as connection:
-            connection.execute(insert(self.schema.table(table)), [row])
+            connection.execute(insert(self.table(table)), [row])
         self.tables[table].append(row)
+        return row
+
+    def update(self, table: str, row: dict[str, Any], **values: Any) -> dict[str, Any]:
+        """Change columns of one inserted row, in the database and in `tables`; returns the row."""
+        target = self.table(table)
+        with self.engine.begin() as connection:
+            connection.execute(update(target).where(target.c.id == row["id"]).values(**values))
+        row.update(values)
         return row
 
     def bulk(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert many rows in one statement (ids assigned here); returns them."""
         stored = [{"id": next(self._ids[table]), **row} for row in rows]
         with self.engine.begin() as connection:
-            connection.execute(insert(self.schema.table(table)), stored)
+            connection.execute(insert(self.table(table)), stored)
         self.tables[table].extend(stored)
         return stored
 

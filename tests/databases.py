@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
-from sqlalchemy import Engine, create_engine, delete, text
+from sqlalchemy import Engine, MetaData, create_engine, delete, text
 from sqlalchemy.engine import make_url
 
 from exporter.schema import SchemaTables, reference_tables
@@ -81,8 +81,8 @@ def create_server_database(backend: str) -> ServerDatabase:
     return ServerDatabase(backend, url, admin)
 
 
-def empty_all(engine: Engine, schema: SchemaTables | None = None) -> None:
-    """Delete every row of every reference table (under `schema`'s names), children first."""
+def empty_all(engine: Engine, schema: SchemaTables | MetaData | None = None) -> None:
+    """Delete every row of every reference table (under `schema`'s names, or `schema`'s own tables), children first."""
     with engine.begin() as connection:
         for table in reversed((schema or reference_tables()).sorted_tables):
             connection.execute(delete(table))

@@ -1,4 +1,4 @@
-"""Money is exact: integer cents in SQL, Decimal in Python, exact decimal text in the exposition."""
+"""Money is exact: cents summed in SQL, Decimal in Python, exact decimal text in the exposition."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from providers._base import average_money, money
 from tests.builders import NOW, Rows
 from tests.exporting import Exposition, FixedClock, collect
 from tests.provider_samples import raw_values
+from tests.reference import exact_decimal
 
 DRIFTING = {
     "TENTHS": [10] * 10,  # ten times 0.10: 0.9999999999999999 as floats
@@ -24,18 +25,20 @@ DRIFTING = {
 """Order totals (cents) per vendor whose sums are wrong when added as floats."""
 
 AVERAGES = {
-    "HALF-UP-EVEN": [1, 2],  # 1.5 cents → 2 cents
-    "HALF-DOWN-EVEN": [1, 4],  # 2.5 cents → 2 cents
-    "THIRDS": [33, 33, 34],  # 33.33… cents → 33 cents
-    "TWO-THIRDS": [1, 1, 0],  # 0.66… cents → 1 cent
-    "HALF-OF-ODD-BIG": [2**53 + 1, 2**53 + 2],  # 2**53 + 1.5 cents → 2**53 + 2 cents
+    "HALF-CENT": [1, 2],  # 1.5 cents: 0.015, not rounded to 0.02
+    "TWO-AND-A-HALF": [1, 4],  # 2.5 cents: 0.025, not rounded to 0.02
+    "SIXTEENTH": [1] + [0] * 15,  # 1/16 cent: 0.000625, exact although far below the cent
+    "THIRDS": [33, 33, 34],  # 100/3 cents: does not terminate
+    "TWO-THIRDS": [1, 1, 0],  # 2/3 cent: does not terminate
+    "HALF-OF-ODD-BIG": [2**53 + 1, 2**53 + 2],  # 2**53 + 1.5 cents: exact, 17 significant digits
+    "EVEN": [1000, 2000, 3000],  # 20.00 exactly
 }
-"""Order totals (cents) per vendor whose averages need rounding to the cent, half to even."""
+"""Order totals (cents) per vendor whose averages are not whole cents, or not terminating decimals."""
 
 
 def _expected_average(cents: list[int]) -> Decimal:
-    """Python's round() of a Fraction rounds half to even, exactly."""
-    return Decimal(round(Fraction(sum(cents), len(cents)))) / 100
+    """The exact quotient when it terminates, else the shortest text of the float64 nearest it."""
+    return exact_decimal(Fraction(sum(cents), 100 * len(cents)))
 
 
 def _load(writer: Engine, orders: dict[str, list[int]]) -> None:
@@ -71,13 +74,30 @@ def test_sums_that_drift_as_floats_are_exact(writer: Engine, database_url: str) 
     )
 
 
-def test_averages_round_half_to_even_to_the_cent(writer: Engine, database_url: str) -> None:
-    """Average order values are cents ÷ orders rounded half to even to a whole cent, written exactly."""
+def test_averages_are_exact_not_rounded_to_the_cent(writer: Engine, database_url: str) -> None:
+    """Average order values are revenue ÷ revenue orders, exact where the quotient terminates."""
     _load(writer, AVERAGES)
     values = raw_values(collect(database_url, clock=FixedClock(NOW)))
     for code, cents in AVERAGES.items():
         text = _vendor_text(values, "commerce_vendor_orders_average_value_eur", "orders.average_value", code)
         assert Decimal(text) == _expected_average(cents), (code, text)
+        assert "e" not in text.lower(), text
+
+
+def test_average_times_count_is_the_revenue(writer: Engine, database_url: str) -> None:
+    """Where the quotient terminates, average × number of orders equals the exported revenue exactly;
+    where it does not, the average reads back as the float64 nearest the exact quotient."""
+    _load(writer, AVERAGES)
+    values = raw_values(collect(database_url, clock=FixedClock(NOW)))
+    for code, cents in AVERAGES.items():
+        average = _vendor_text(values, "commerce_vendor_orders_average_value_eur", "orders.average_value", code)
+        revenue = _vendor_text(values, "commerce_vendor_orders_total_revenue_eur", "orders.total_revenue", code)
+        exact = Fraction(sum(cents), 100 * len(cents))
+        if code in ("THIRDS", "TWO-THIRDS"):
+            assert Fraction(Decimal(average)) != exact  # no decimal is exact here
+            assert float(average) == float(exact), (code, average)
+        else:
+            assert Fraction(Decimal(average)) * len(cents) == Fraction(Decimal(revenue)), (code, average, revenue)
 
 
 def test_openmetrics_carries_the_same_exact_amounts(writer: Engine, database_url: str) -> None:
@@ -98,15 +118,48 @@ def test_money_is_cents_over_one_hundred_exactly(cents: int) -> None:
     assert Fraction(money(cents)) == Fraction(cents, 100)
 
 
-@given(st.integers(min_value=0, max_value=2**63 - 1), st.integers(min_value=1, max_value=10**9))
-def test_average_money_is_the_half_even_rounded_mean(cents: int, count: int) -> None:
-    """`average_money` equals the exact mean rounded half to even to the cent, for 64-bit sums."""
-    assert Fraction(average_money(cents, count)) == Fraction(round(Fraction(cents, count)), 100)
+def _terminates(q: Fraction) -> bool:
+    rest = q.denominator
+    for prime in (2, 5):
+        while rest % prime == 0:
+            rest //= prime
+    return rest == 1
 
 
-@pytest.mark.parametrize(("cents", "count", "text"), [(3, 2, "0.02"), (5, 2, "0.02"), (7, 2, "0.04"), (1, 3, "0.00")])
+@given(st.integers(min_value=-(2**63), max_value=2**63 - 1), st.integers(min_value=1, max_value=2**63 - 1))
+def test_average_money_is_exact_or_the_nearest_float(cents: int, count: int) -> None:
+    """`average_money` is the exact mean when it terminates, else a decimal of at most 17 significant
+    digits that reads back as the float64 nearest the exact mean, for every 64-bit sum and count."""
+    exact = Fraction(cents, 100 * count)
+    average = average_money(cents, count)
+    if _terminates(exact):
+        assert Fraction(average) == exact
+    else:
+        assert float(average) == float(exact)
+        assert len(average.normalize().as_tuple().digits) <= 17
+
+
+@given(st.decimals(min_value=-(10**20), max_value=10**20, places=4), st.integers(min_value=1, max_value=10**6))
+def test_average_money_of_fractional_cents(cents: Decimal, count: int) -> None:
+    """NUMERIC totals with fractions of a cent average exactly too (or to the nearest float64)."""
+    exact = Fraction(cents) / (100 * count)
+    average = average_money(cents, count)
+    assert Fraction(average) == exact if _terminates(exact) else float(average) == float(exact)
+
+
+@pytest.mark.parametrize(
+    ("cents", "count", "text"),
+    [
+        (3, 2, "0.015"),
+        (5, 2, "0.025"),
+        (3000, 3, "10.00"),
+        (1, 3, "0.0033333333333333335"),
+        (1000, 3, "3.3333333333333335"),
+        (1, 1024, "0.000009765625"),
+    ],
+)
 def test_average_money_examples(cents: int, count: int, text: str) -> None:
-    """Worked examples of half-to-even rounding to the cent."""
+    """Worked examples: exact where the quotient terminates, shortest float64 text where it does not."""
     assert str(average_money(cents, count)) == text
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 
 import pytest
@@ -21,22 +20,7 @@ from tests.adversarial import build_world
 from tests.builders import NOW, Rows
 from tests.exporting import Exposition, FixedClock, LabelSet, collect
 from tests.layouts import LAYOUTS, LayoutDatabase
-from tests.reference import FAMILIES, PLATFORM, VENDOR, Expected, Reference, Window, business_samples
-
-
-def _mismatches(expected: Expected, actual: dict[tuple[str, LabelSet], float]) -> list[str]:
-    """Human-readable differences; ratios are compared to 1e-12, everything else exactly."""
-    problems = []
-    for series in sorted(expected.keys() - actual.keys(), key=repr):
-        problems.append(f"missing {series[0]}{dict(series[1])} (expected {expected[series]})")
-    for series in sorted(actual.keys() - expected.keys(), key=repr):
-        problems.append(f"unexpected {series[0]}{dict(series[1])} = {actual[series]}")
-    for series in sorted(expected.keys() & actual.keys(), key=repr):
-        want, got = expected[series], actual[series]
-        same = got == pytest.approx(float(want), rel=1e-12, abs=0) if isinstance(want, Fraction) else got == float(want)
-        if not same:
-            problems.append(f"{series[0]}{dict(series[1])}: expected {want}, got {got}")
-    return problems
+from tests.reference import FAMILIES, PLATFORM, VENDOR, Reference, Window, business_samples, mismatches
 
 
 def _collect_world(database: LayoutDatabase, **sections: object) -> tuple[Rows, Exposition]:
@@ -55,7 +39,7 @@ def test_every_sample_matches_the_reference(layout_database: Callable[[str], Lay
     """On the adversarial data set the exposition holds exactly the reference's samples with its values."""
     rows, exposition = _collect_world(layout_database(layout))
     expected = Reference(rows.tables, Window.ending(NOW)).expected()
-    assert _mismatches(expected, business_samples(exposition.samples)) == []
+    assert mismatches(expected, business_samples(exposition.samples)) == []
 
 
 def test_settings_change_the_window_and_the_threshold(
@@ -68,7 +52,7 @@ def test_settings_change_the_window_and_the_threshold(
         providers={"inventory": {"settings": {"low_stock_threshold": 3}}},
     )
     reference = Reference(rows.tables, Window.ending(NOW, timedelta(days=7)), period="7d", low_stock=3)
-    assert _mismatches(reference.expected(), business_samples(exposition.samples)) == []
+    assert mismatches(reference.expected(), business_samples(exposition.samples)) == []
 
 
 def test_the_data_set_exercises_every_key_in_every_scope(
@@ -147,7 +131,7 @@ def test_every_call_path_matches_the_reference(
     ]
     rows, exposition = _collect_world(layout_database(layout), candidates=candidates)
     expected = Reference(rows.tables, Window.ending(NOW)).expected()
-    assert _mismatches(expected, business_samples(exposition.samples)) == []
+    assert mismatches(expected, business_samples(exposition.samples)) == []
 
 
 def _business_lines(text: str) -> list[str]:
