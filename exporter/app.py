@@ -6,7 +6,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from exporter.clock import Clock, SystemClock
 from exporter.collector import CollectionSettings, Collector, RunResult
@@ -15,7 +16,7 @@ from exporter.db import Database
 from exporter.errors import ConfigError
 from exporter.exposition import Body, assemble
 from exporter.health import DatabaseMonitor
-from exporter.registry import Candidate, LoadedProvider, load_providers
+from exporter.registry import Candidate, LoadedProvider, LoadFailure, load_providers
 from exporter.scheduler import Scheduler
 from exporter.selfmetrics import SelfMetrics
 from exporter.store import INFO, SnapshotStore
@@ -37,10 +38,21 @@ class Runtime:
     collector: Collector
     monitor: DatabaseMonitor
     web: WebSettings
+    failures: list[LoadFailure] = field(default_factory=list)
+    """Providers that could not be loaded and are skipped."""
+    scheduler: Scheduler | None = None
+    """The jobs of this config, planned but not started (started when the runtime is installed)."""
 
     def drain_seconds(self) -> float:
         """How long a run in progress may still take: one statement, bounded client-side, plus slack."""
         return self.database.call_limit + 1.0
+
+
+class ReloadResult(NamedTuple):
+    """How a reload ended; `reason` is the error shown to whoever asked for it (empty on success)."""
+
+    ok: bool
+    reason: str
 
 
 def settings_of(config: Config) -> CollectionSettings:
@@ -75,13 +87,16 @@ class Exporter:
         self._reload_lock = threading.Lock()
         self._run_locks: dict[str, threading.Lock] = {}
         self._completed: set[str] = set()
-        self._listeners: list[Callable[[Runtime], None]] = []
 
     # --- building -------------------------------------------------------------------------
 
     def build(self, config: Config) -> Runtime:
-        """Everything a config needs; raises ConfigError and leaves no half-built state behind."""
-        web = load_web_config(config.server.web_config_file)
+        """Everything a config needs, its schedule included, without connecting or starting anything.
+
+        Raises ConfigError and leaves no half-built state behind. `check-config` calls this too,
+        so it refuses exactly what `serve` would refuse.
+        """
+        web = self._reuse_verdicts(load_web_config(config.server.web_config_file))
         database = Database(
             config.database_url(),
             pool_size=config.database.pool_size,
@@ -91,23 +106,47 @@ class Exporter:
         )
         try:
             loaded = load_providers(config, self.candidates)
+            monitor = DatabaseMonitor(database, self.metrics, self.clock, on_recovered=self._refresh_all)
+            collector = Collector(
+                database,
+                self.store,
+                self.metrics,
+                settings_of(config),
+                clock=self.clock,
+                on_database_error=monitor.suspect,
+                completed=self._completed,
+            )
+            runtime = Runtime(config, database, loaded.providers, collector, monitor, web, loaded.failures)
+            runtime.scheduler = self._plan(runtime)
         except BaseException:
             database.dispose()
             raise
-        for failure in loaded.failures:
+        return runtime
+
+    def _plan(self, runtime: Runtime) -> Scheduler:
+        """The scheduler with every job of `runtime`, not started; ConfigError if a job cannot be planned."""
+        scheduler = Scheduler(runtime.config.collection.concurrency)
+        for provider in runtime.providers:
+            try:
+                scheduler.add_provider(provider.name, provider.interval, self._runner(runtime, provider))
+            except (OverflowError, ValueError) as err:
+                raise ConfigError(
+                    [(f"providers.{provider.name}", f"cannot schedule a run every {provider.interval}: {err}")]
+                ) from err
+        scheduler.add_monitor(runtime.monitor.tick)
+        return scheduler
+
+    def _reuse_verdicts(self, web: WebSettings) -> WebSettings:
+        """Keep the running basic-auth verdict cache when the users and hashes did not change."""
+        running = self.runtime.web.auth if self.runtime is not None else None
+        if running is not None and web.auth is not None and running.same_users(web.auth):
+            return replace(web, auth=running)
+        return web
+
+    def _report_failures(self, runtime: Runtime) -> None:
+        for failure in runtime.failures:
             log.error("provider %s skipped: %s", failure.name, failure.message)
             self.metrics.provider_load_failures.labels(failure.name).inc()
-        monitor = DatabaseMonitor(database, self.metrics, self.clock, on_recovered=self._refresh_all)
-        collector = Collector(
-            database,
-            self.store,
-            self.metrics,
-            settings_of(config),
-            clock=self.clock,
-            on_database_error=monitor.suspect,
-            completed=self._completed,
-        )
-        return Runtime(config, database, loaded.providers, collector, monitor, web)
 
     def _runner(self, runtime: Runtime, provider: LoadedProvider) -> Callable[[], RunResult | None]:
         lock = self._run_locks.setdefault(provider.name, threading.Lock())
@@ -147,21 +186,17 @@ class Exporter:
     def start(self) -> None:
         """Build from the config and start scheduling; raises ConfigError on a bad config."""
         runtime = self.build(self.load_config())
+        self._report_failures(runtime)
         self._install(runtime, previous=None)
         self._mark_reload(True)
         log.info("web: %s", runtime.web.describe())
 
-    def on_install(self, listener: Callable[[Runtime], None]) -> None:
-        """Call `listener` with every runtime installed by a successful reload (the HTTP server's TLS)."""
-        self._listeners.append(listener)
-
     def _install(self, runtime: Runtime, previous: Runtime | None) -> None:
         """Swap in `runtime` as one step: no run of the old config publishes after this returns."""
-        scheduler = Scheduler(runtime.config.collection.concurrency)
+        scheduler = runtime.scheduler
+        assert scheduler is not None, "built by build()"
         for provider in runtime.providers:
             self.metrics.track(provider.name)
-            scheduler.add_provider(provider.name, provider.interval, self._runner(runtime, provider))
-        scheduler.add_monitor(runtime.monitor.tick)
         held: list[threading.Lock] = []
         if previous is not None and self.scheduler is not None:
             # Known before the swap, so database_up and /-/ready do not blink on a reload.
@@ -200,7 +235,7 @@ class Exporter:
             elif everything or previous.config.provider(name) != runtime.config.provider(name):
                 self.store.remove(name)
 
-    def reload(self) -> bool:
+    def reload(self) -> ReloadResult:
         """Apply the config as it is now; on any error keep the running one and say why."""
         with self._reload_lock:
             previous = self.runtime
@@ -209,11 +244,12 @@ class Exporter:
             except ConfigError as err:
                 log.error("configuration reload failed, keeping the running configuration:\n%s", err)
                 self._mark_reload(False)
-                return False
-            except Exception:  # whatever broke, the running configuration must stay
+                return ReloadResult(False, str(err))
+            except Exception as err:  # whatever broke, the running configuration must stay
                 log.exception("configuration reload failed, keeping the running configuration")
                 self._mark_reload(False)
-                return False
+                return ReloadResult(False, f"{type(err).__name__}: {err}")
+            self._report_failures(runtime)
             if previous is not None:
                 changed = {
                     key
@@ -222,12 +258,16 @@ class Exporter:
                 }
                 if changed:
                     log.warning("server.%s changed; this applies after a restart", ", server.".join(sorted(changed)))
-            self._install(runtime, previous)
+            try:
+                self._install(runtime, previous)
+            except Exception as err:  # built fine but could not be switched to: say so, as for a bad file
+                log.exception("configuration reload failed while being applied")
+                runtime.database.dispose()
+                self._mark_reload(False)
+                return ReloadResult(False, f"applying the configuration failed: {type(err).__name__}: {err}")
             self._mark_reload(True)
             log.info("configuration reloaded: %d provider(s); web: %s", len(runtime.providers), runtime.web.describe())
-            for listener in self._listeners:
-                listener(runtime)
-            return True
+            return ReloadResult(True, "")
 
     def _mark_reload(self, ok: bool) -> None:
         self.metrics.reload_successful.set(1 if ok else 0)
@@ -288,8 +328,10 @@ class Exporter:
 
     def collect_once(self) -> list[RunResult]:
         """Run every provider once, one after the other (the `collect` command)."""
-        runtime = self.runtime or self.build(self.load_config())
-        self.runtime = runtime
+        runtime = self.runtime
+        if runtime is None:
+            runtime = self.runtime = self.build(self.load_config())
+            self._report_failures(runtime)
         runtime.monitor.check()
         results = []
         for provider in runtime.providers:

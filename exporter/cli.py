@@ -26,7 +26,6 @@ from exporter.errors import ConfigError, DatabaseError, ProviderLoadError
 from exporter.registry import discover, instantiate, load_providers
 from exporter.schema import REFERENCE_LAYOUT, Layout, build_tables
 from exporter.schemacheck import check_schema
-from exporter.webconfig import load_web_config
 
 log = logging.getLogger("exporter")
 
@@ -111,7 +110,9 @@ def _config_loader(args: argparse.Namespace) -> Callable[[], Config]:
     return load_with_demo
 
 
-def _print_config_error(err: ConfigError) -> int:
+def _print_config_error(err: ConfigError, config_file: str | None = None) -> int:
+    if err.source is None and config_file is not None:
+        err = ConfigError(err.problems, config_file)  # found while building from the file (driver, password file)
     print(f"configuration error:\n{err}", file=sys.stderr)
     return EXIT_USAGE
 
@@ -126,7 +127,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         exporter.start()
     except ConfigError as err:
-        return _print_config_error(err)
+        return _print_config_error(err, args.config)
     assert exporter.runtime is not None
     server = exporter.runtime.config.server
 
@@ -165,7 +166,7 @@ def cmd_collect(args: argparse.Namespace) -> int:
     try:
         results = exporter.collect_once()
     except ConfigError as err:
-        return _print_config_error(err)
+        return _print_config_error(err, args.config)
     finally:
         exporter.stop()
     body = exporter.scrape(openmetrics=args.format == "openmetrics", gzip=False)
@@ -180,20 +181,22 @@ def cmd_collect(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    loader = _config_loader(args)
     try:
-        config = _config_loader(args)()
-        config.database_url()
-        web = load_web_config(config.server.web_config_file)
-        loaded = load_providers(config)
+        config = loader()
+        # What `serve` builds before it starts, without connecting or scheduling: web config, database
+        # engine (dialect and driver), providers, the schedule. A config this accepts, serve accepts.
+        runtime = Exporter(loader).build(config)
     except ConfigError as err:
-        return _print_config_error(err)
-    if loaded.failures:
-        problems = [f"providers.{f.name}: {f.message}" for f in loaded.failures]
+        return _print_config_error(err, args.config)
+    runtime.database.dispose()
+    if runtime.failures:
+        problems = [f"providers.{f.name}: {f.message}" for f in runtime.failures]
         print("configuration error:\n" + "\n".join(problems), file=sys.stderr)
         return EXIT_USAGE
     yaml.safe_dump(config.masked(), sys.stdout, sort_keys=False, allow_unicode=True)
-    print(f"# providers: {', '.join(p.name for p in loaded.providers) or 'none'}")
-    print(f"# web: {web.describe()}")
+    print(f"# providers: {', '.join(p.name for p in runtime.providers) or 'none'}")
+    print(f"# web: {runtime.web.describe()}")
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -29,11 +30,12 @@ from exporter.durations import format_duration, parse_duration
 from exporter.errors import ConfigError
 from exporter.naming import valid_namespace
 from exporter.schema import Layout, SchemaTables, build_tables, layout_problems
+from exporter.yamlload import FileTooLarge, LimitExceeded, load_yaml, read_text
 
 DATABASE_URL_ENV = "COMMERCE_DATABASE_URL"
 """Environment variable that supplies `database.url` when the config file does not."""
 
-_REFERENCE = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_REFERENCE_START = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(\}|:-)")
 _LISTEN = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -58,6 +60,27 @@ Duration = Annotated[
 """A duration written `30s`, `5m`, `1h30m` or `30d`."""
 
 
+def _at_most(limit: timedelta, why: str) -> AfterValidator:
+    def check(value: timedelta) -> timedelta:
+        if value > limit:
+            raise ValueError(f"expected at most {format_duration(limit)} ({why}), got {format_duration(value)}")
+        return value
+
+    return AfterValidator(check)
+
+
+MAX_INTERVAL = timedelta(days=365)
+Interval = Annotated[Duration, _at_most(MAX_INTERVAL, "the scheduler plans runs at most a year ahead")]
+"""How often a provider runs: 1ms to 365d."""
+StaleAfter = Annotated[Duration, _at_most(3 * MAX_INTERVAL, "three times the longest interval")]
+"""How long a failed provider's series stay: 1ms to 1095d."""
+StatementTimeout = Annotated[Duration, _at_most(timedelta(days=1), "no metric query should run for a day")]
+ConnectTimeout = Annotated[Duration, _at_most(timedelta(hours=1), "a connection not made within an hour never will be")]
+
+RESERVED_PATHS = ("/", "/-/healthy", "/-/ready", "/-/reload")
+"""Paths the exporter serves itself; `server.metrics_path` may not take them (nor anything under `/-/`)."""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -68,8 +91,8 @@ class DatabaseConfig(_Section):
     url: str | None = Field(default=None, description="SQLAlchemy URL; or COMMERCE_DATABASE_URL.")
     password_file: Path | None = Field(default=None, description="File whose content is the password.")
     pool_size: int = Field(default=3, ge=1, le=64)
-    connect_timeout: Duration = timedelta(seconds=5)
-    statement_timeout: Duration = timedelta(seconds=30)
+    connect_timeout: ConnectTimeout = timedelta(seconds=5)
+    statement_timeout: StatementTimeout = timedelta(seconds=30)
 
     @field_validator("url")
     @classmethod
@@ -90,6 +113,16 @@ class ServerConfig(_Section):
     web_config_file: Path | None = None
     reload_endpoint: bool = Field(default=False, description="Accept POST /-/reload.")
     max_connections: int = Field(default=64, ge=1, le=10_000)
+
+    @field_validator("metrics_path")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_PATHS or value.startswith("/-/"):
+            raise ValueError(
+                f'"{value}" is served by the exporter itself (/ is the landing page, /-/ holds healthy, ready '
+                "and reload); choose another path, such as /metrics"
+            )
+        return value
 
     @field_validator("listen")
     @classmethod
@@ -114,9 +147,9 @@ class ServerConfig(_Section):
 class CollectionConfig(_Section):
     """`collection`: how often and over what the providers run."""
 
-    interval: Duration = timedelta(seconds=60)
+    interval: Interval = timedelta(seconds=60)
     period: str = Field(default="30d", description="Window of windowed values (orders.new, customers.new).")
-    stale_after: Duration | None = Field(default=None, description="Default: 3 × the provider's interval.")
+    stale_after: StaleAfter | None = Field(default=None, description="Default: 3 × the provider's interval.")
     concurrency: int = Field(default=2, ge=1, le=32)
     shard: str = Field(default="0/1", description="i/n: export the vendors whose code hashes to i of n.")
 
@@ -161,8 +194,8 @@ class ProviderConfig(_Section):
     """`providers.<name>`: one provider's schedule, settings and key allowlist."""
 
     enabled: bool = True
-    interval: Duration | None = None
-    stale_after: Duration | None = None
+    interval: Interval | None = None
+    stale_after: StaleAfter | None = None
     factory: str | None = Field(default=None, description='"package.module:attribute" of a zero-argument factory.')
     settings: dict[str, Any] = Field(default_factory=dict)
     keys: tuple[str, ...] | None = Field(default=None, description="Export only these keys.")
@@ -264,9 +297,13 @@ class Config(_Section):
         if self.database.password_file is None:
             return url
         try:
-            password = self.database.password_file.read_text().strip()
+            password = self.database.password_file.read_bytes().decode("utf-8").strip()
         except OSError as err:
             raise ConfigError([("database.password_file", f"cannot read: {err.strerror}")]) from err
+        except UnicodeDecodeError as err:
+            raise ConfigError(
+                [("database.password_file", f"the file is not UTF-8 text (byte {err.start}); save it as UTF-8")]
+            ) from None
         return parse_url(url).set(password=password).render_as_string(hide_password=False)
 
     def masked(self) -> dict[str, Any]:
@@ -281,27 +318,64 @@ class Config(_Section):
 
 
 def substitute(value: Any, env: Mapping[str, str], path: str = "") -> Any:
-    """Replace `${VAR}` / `${VAR:-default}` in every string; `$$` is a literal `$`."""
+    """Replace `${VAR}` / `${VAR:-default}` in every string; a default may hold references; `$$` is a literal `$`."""
     if isinstance(value, dict):
         return {k: substitute(v, env, f"{path}.{k}" if path else str(k)) for k, v in value.items()}
     if isinstance(value, list):
         return [substitute(v, env, f"{path}[{i}]") for i, v in enumerate(value)]
     if not isinstance(value, str):
         return value
+    return _expand(value, env, path)
 
-    def replace(match: re.Match[str]) -> str:
-        if match.group(0) == "$$":
-            return "$"
-        name, default = match.group(1), match.group(2)
+
+def _expand(text: str, env: Mapping[str, str], path: str) -> str:
+    out: list[str] = []
+    at = 0
+    while at < len(text):
+        if text.startswith("$$", at):
+            out.append("$")
+            at += 2
+            continue
+        match = _REFERENCE_START.match(text, at)
+        if match is None:
+            out.append(text[at])
+            at += 1
+            continue
+        name, end = match[1], match.end()
+        default: str | None = None
+        if match[2] == ":-":
+            end = _closing_brace(text, end, path)
+            default = text[match.end() : end]
+            end += 1
         if name in env:
-            return env[name]
-        if default is not None:
-            return default
-        raise ConfigError(
-            [(path, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")]
-        )
+            out.append(env[name])
+        elif default is not None:
+            out.append(_expand(default, env, path))  # only a default in use needs its own variables
+        else:
+            raise ConfigError(
+                [(path, f"environment variable {name} is not set (write ${{{name}:-default}} for a default)")]
+            )
+        at = end
+    return "".join(out)
 
-    return _REFERENCE.sub(replace, value)
+
+def _closing_brace(text: str, at: int, path: str) -> int:
+    """Index of the `}` that closes a default starting at `at` (references inside it nest)."""
+    depth = 0
+    while at < len(text):
+        if text.startswith("$$", at):
+            at += 2
+        elif text.startswith("${", at):
+            depth += 1
+            at += 2
+        elif text[at] == "}":
+            if depth == 0:
+                return at
+            depth -= 1
+            at += 1
+        else:
+            at += 1
+    raise ConfigError([(path, '"${" without its closing "}"; write $${ for a literal "${"')])
 
 
 def _location(loc: tuple[Any, ...]) -> str:
@@ -427,18 +501,21 @@ def load_config(
         return parse_config({}, env=env, overrides=overrides)
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(Path(path))
     except OSError as err:
         raise ConfigError([("", f"cannot read the config file: {err.strerror}")], source) from err
     except UnicodeDecodeError as err:
         raise ConfigError([("", f"the config file is not UTF-8 text (byte {err.start})")], source) from None
+    except FileTooLarge as err:
+        raise ConfigError([("", str(err))], source) from None
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
         return parse_config(raw, env=env, source=source, overrides=overrides)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        kind = "refused" if isinstance(err, LimitExceeded) else "not valid YAML"
         problem = getattr(err, "problem", None) or str(err)
-        raise ConfigError([("", f"not valid YAML: {where}{problem}")], source) from None
+        raise ConfigError([("", f"{kind}: {where}{problem}")], source) from None
     except RecursionError:
         raise ConfigError([("", "nested too deeply to be a configuration")], source) from None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import re
+import threading
+import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +22,9 @@ from exporter.errors import ConfigError, DatabaseError, FailureReason
 from exporter.schema import SESSION_INFO_KEY, SchemaTables, reference_tables
 from exporter.watchdog import Watchdog
 
+CANCEL_SECONDS = 1.0
+"""How long stopping waits for the server to confirm the cancel of statements in progress."""
+
 _ALARM = "commerce_exporter_alarm"
 _FRESH = "commerce_exporter_fresh"
 
@@ -29,18 +35,38 @@ def parse_url(url: str, path: str = "database.url") -> URL:
     """A SQLAlchemy URL, or a ConfigError that names the config path."""
     try:
         return make_url(url)
-    except ArgumentError as err:
+    except (ArgumentError, ValueError) as err:
+        # The message never repeats the URL: it may hold a password.
         raise ConfigError(
-            [(path, f"not a database URL ({err}); expected e.g. postgresql+psycopg://user@host/db")]
+            [
+                (
+                    path,
+                    "not a database URL (check the port and the characters to escape); expected e.g. "
+                    "postgresql+psycopg://user@host:5432/db",
+                )
+            ]
         ) from err
 
 
+_SECRET_PARAMETER = re.compile(r"pass|pwd|secret|token|credential", re.IGNORECASE)
+"""Query parameters that carry a secret (psycopg `password`, `sslpassword`; PyMySQL `passwd`; any token)."""
+
+
 def safe_url(url: str | URL) -> str:
-    """The URL with its password replaced by `***`, for logs and `check-config`."""
+    """The URL with its password, and any query parameter that looks like one, as `***` (for logs, `check-config`)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
         return "<unparsable URL>"
+    hidden = {
+        name: "***" if isinstance(value, str) else tuple("***" for _ in value)
+        for name, value in parsed.query.items()
+        if _SECRET_PARAMETER.search(name)
+    }
+    if not hidden:
+        return parsed.render_as_string(hide_password=True)
+    # Query values are percent-encoded when rendered; show the mask as the user-info one reads.
+    return parsed.update_query_dict(hidden).render_as_string(hide_password=True).replace("=%2A%2A%2A", "=***")
 
 
 class Database:
@@ -108,14 +134,20 @@ class Database:
         record.info[_FRESH] = True
 
     def _on_checkout(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        """Ping a pooled connection before use; a dead one makes the pool reconnect."""
+        """Before a pooled connection is reused: make its session read-only and time-limited again.
+
+        Whatever the previous run did to the session (a provider may commit and switch it to
+        read-write) ends there. The same round trip is the liveness check: a dead connection
+        makes the pool reconnect. Cost: one round trip per provider run, not per statement.
+        """
         if record.info.pop(_FRESH, False):
             return
         with self.watchdog.watch(dbapi_connection, self.timeouts.connect):
             try:
-                self.engine.dialect.do_ping(dbapi_connection)
+                if not self.backend.reset(dbapi_connection, record.info, self.timeouts):
+                    self.engine.dialect.do_ping(dbapi_connection)
             except Exception as err:  # any driver error: the pooled connections are unusable
-                raise InvalidatePoolError(f"pooled connection failed its ping: {type(err).__name__}") from err
+                raise InvalidatePoolError(f"pooled connection failed its reset: {type(err).__name__}") from err
 
     def _before_statement(self, conn: Any, *_: Any) -> None:
         self.backend.before_statement(conn.connection.info, self.timeouts)
@@ -170,9 +202,37 @@ class Database:
         except SQLAlchemyError as err:
             raise self.translate(err) from err
 
-    def interrupt(self) -> int:
-        """Break off every database call in progress (when stopping); returns how many."""
+    def interrupt(self, cancel_within: float = CANCEL_SECONDS) -> int:
+        """Stop every database call in progress (when stopping); returns how many.
+
+        The server is asked to cancel each statement first (otherwise it would run on to its
+        timeout after the exporter has gone), for at most `cancel_within` seconds in all; then
+        the calls are broken off on this side.
+        """
+        targets = self.watchdog.armed_targets()
+        if targets and cancel_within > 0:
+            cancellers = [
+                threading.Thread(target=self._cancel, args=(target, cancel_within), name="db-cancel", daemon=True)
+                for target in targets
+            ]
+            deadline = time.monotonic() + cancel_within
+            for thread in cancellers:
+                thread.start()
+            for thread in cancellers:
+                thread.join(max(0.0, deadline - time.monotonic()))
         return self.watchdog.interrupt_all()
+
+    def _cancel(self, dbapi_connection: Any, timeout: float) -> None:
+        try:
+            self.backend.cancel(dbapi_connection, self._connect_directly, timeout)
+        except Exception as err:  # noqa: BLE001 - the client-side interrupt that follows ends the call anyway
+            log.info("could not cancel a statement on the server: %s: %s", type(err).__name__, err)
+
+    def _connect_directly(self) -> Any:
+        """A DBAPI connection outside the pool, with the exporter's connect arguments (for a cancel)."""
+        dialect = self.engine.dialect
+        cargs, cparams = dialect.create_connect_args(self.url)
+        return dialect.loaded_dbapi.connect(*cargs, **{**cparams, **self.backend.connect_args(self.timeouts)})
 
     def dispose(self) -> None:
         """Close every pooled connection and interrupt calls still in progress."""

@@ -2,6 +2,11 @@
 
 Each backend makes exporter sessions read-only and bounded by a server-side statement
 timeout, and says which driver errors mean "the statement ran out of time".
+
+Providers run in the exporter's process with the session in their hands: one can commit and
+switch the session to read-write or drop its timeout. So the settings are asserted again every
+time the pool hands a connection out (`reset`), in the round trip that also checks the
+connection is alive: whatever a run did to its session ends with that run.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import os
 import socket
 import sqlite3
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +44,14 @@ class Backend:
     def on_connect(self, dbapi_connection: Any, record_info: dict[str, Any], timeouts: Timeouts) -> None:
         """Session set-up run once per new connection."""
 
+    def reset(self, dbapi_connection: Any, record_info: dict[str, Any], timeouts: Timeouts) -> bool:
+        """Assert the session settings again before a pooled connection is reused.
+
+        True when this reached the server (so it doubles as the liveness check); the generic
+        backend knows no settings and returns False, and the caller pings instead.
+        """
+        return False
+
     def before_statement(self, record_info: dict[str, Any], timeouts: Timeouts) -> None:
         """Hook before each statement (SQLite arms its interrupt deadline here)."""
 
@@ -47,6 +61,13 @@ class Backend:
 
     def interrupt(self, dbapi_connection: Any) -> None:
         """Break off a call in progress on another thread (the client-side watchdog); must not block."""
+
+    def cancel(self, dbapi_connection: Any, connect: Callable[[], Any], timeout: float) -> None:
+        """Ask the server to stop the statement running on `dbapi_connection` (when stopping).
+
+        May block up to about `timeout` (it talks to the server); `connect()` opens a new
+        connection with the exporter's settings, for servers that cancel through one.
+        """
 
 
 class PostgreSQL(Backend):
@@ -79,6 +100,38 @@ class PostgreSQL(Backend):
             "keepalives_count": 3,
             "tcp_user_timeout": round((timeouts.connect + timeouts.statement) * 1000),
         }
+
+    def on_connect(self, dbapi_connection: Any, record_info: dict[str, Any], timeouts: Timeouts) -> None:
+        self._begin_read_only(dbapi_connection)
+
+    @staticmethod
+    def _begin_read_only(dbapi_connection: Any) -> None:
+        # psycopg then opens every transaction with BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY:
+        # read-only even where the session defaults do not apply (PgBouncer in transaction mode).
+        from psycopg import IsolationLevel
+
+        dbapi_connection.isolation_level = IsolationLevel.REPEATABLE_READ
+        dbapi_connection.read_only = True
+
+    def reset(self, dbapi_connection: Any, record_info: dict[str, Any], timeouts: Timeouts) -> bool:
+        statement_ms = max(1, round(timeouts.statement * 1000))
+        # Outside a transaction (autocommit), so they are the session's settings, not a transaction's.
+        dbapi_connection.autocommit = True
+        try:
+            dbapi_connection.execute(
+                "SET SESSION AUTHORIZATION DEFAULT; RESET ROLE; "
+                "SET SESSION CHARACTERISTICS AS TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY; "
+                f"SET statement_timeout = {statement_ms}; "
+                f"SET idle_in_transaction_session_timeout = {max(60_000, 2 * statement_ms)}"
+            )
+        finally:
+            dbapi_connection.autocommit = False
+        self._begin_read_only(dbapi_connection)
+        return True
+
+    def cancel(self, dbapi_connection: Any, connect: Callable[[], Any], timeout: float) -> None:
+        # A cancel request travels on a connection of its own; libpq ≥ 17 gives up after `timeout`.
+        dbapi_connection.cancel_safe(timeout=timeout)
 
     def interrupt(self, dbapi_connection: Any) -> None:
         # Shutting the socket down wakes libpq's wait at once with "server closed the connection";
@@ -118,14 +171,46 @@ class MySQL(Backend):
         try:
             cursor.execute("SELECT VERSION()")
             version = str(cursor.fetchone()[0])
+            # MySQL 8 knows only transaction_*, MariaDB before 11.1 only tx_*: ask which this server has.
+            cursor.execute(
+                "SHOW SESSION VARIABLES WHERE Variable_name IN "
+                "('transaction_read_only', 'tx_read_only', 'transaction_isolation', 'tx_isolation')"
+            )
+            names = {str(row[0]) for row in cursor.fetchall()}
+            read_only = "transaction_read_only" if "transaction_read_only" in names else "tx_read_only"
+            isolation = "transaction_isolation" if "transaction_isolation" in names else "tx_isolation"
             if "mariadb" in version.lower():
-                cursor.execute(f"SET SESSION max_statement_time = {timeouts.statement:.3f}")
+                timeout = f"max_statement_time = {timeouts.statement:.3f}"
             else:
-                cursor.execute(f"SET SESSION max_execution_time = {max(1, round(timeouts.statement * 1000))}")
+                timeout = f"max_execution_time = {max(1, round(timeouts.statement * 1000))}"
             # Like PostgreSQL: every provider run reads one consistent snapshot, and cannot write.
-            cursor.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            record_info[self._RESET] = (
+                f"SET SESSION {timeout}, SESSION {read_only} = 1, SESSION {isolation} = 'REPEATABLE-READ', "
+                "SESSION autocommit = 0"
+            )
+            cursor.execute(record_info[self._RESET])
         finally:
             cursor.close()
+
+    _RESET = "commerce_exporter_reset"
+
+    def reset(self, dbapi_connection: Any, record_info: dict[str, Any], timeouts: Timeouts) -> bool:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(record_info[self._RESET])
+        finally:
+            cursor.close()
+        return True
+
+    def cancel(self, dbapi_connection: Any, connect: Callable[[], Any], timeout: float) -> None:
+        # Any account may KILL QUERY its own threads; the new connection has the usual connect timeout.
+        thread_id = dbapi_connection.thread_id()
+        killer = connect()
+        try:
+            with killer.cursor() as cursor:
+                cursor.execute(f"KILL QUERY {int(thread_id)}")
+        finally:
+            killer.close()
 
     def is_timeout(self, error: BaseException) -> bool:
         args = getattr(error, "args", ())
@@ -170,10 +255,14 @@ class SQLite(Backend):
         return {"timeout": timeouts.connect, "check_same_thread": False}
 
     def on_connect(self, dbapi_connection: Any, record_info: dict[str, Any], timeouts: Timeouts) -> None:
-        deadline = record_info["deadline"] = _Deadline()
+        record_info["deadline"] = _Deadline()
+        self.reset(dbapi_connection, record_info, timeouts)
+
+    def reset(self, dbapi_connection: Any, record_info: dict[str, Any], timeouts: Timeouts) -> bool:
         dbapi_connection.execute("PRAGMA query_only = ON")
         dbapi_connection.text_factory = _text
-        dbapi_connection.set_progress_handler(deadline.expired, self.PROGRESS_STEPS)
+        dbapi_connection.set_progress_handler(record_info["deadline"].expired, self.PROGRESS_STEPS)
+        return True
 
     def before_statement(self, record_info: dict[str, Any], timeouts: Timeouts) -> None:
         deadline = record_info.get("deadline")

@@ -18,6 +18,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = sum(float(number) * _UNITS[unit] for number, unit in _PART.findall(cleaned))
     if seconds <= 0:
         raise ValueError(f'expected a positive duration, got "{text}"')
+    if seconds < 0.001:  # timedelta keeps microseconds, the exporter's clocks and schedules milliseconds
+        raise ValueError(f'expected at least 1ms, got "{text}"')
     try:
         return timedelta(seconds=seconds)
     except OverflowError:

@@ -10,23 +10,46 @@ TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 
 
+def _qualities(header: str | None) -> dict[str, float]:
+    """`Accept`-style header → {lower-case value: highest quality given}; an unreadable q counts as 0."""
+    found: dict[str, float] = {}
+    for item in (header or "").split(","):
+        value, *parameters = (part.strip() for part in item.split(";"))
+        if not value:
+            continue
+        quality = 1.0
+        for parameter in parameters:
+            name, _, given = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(given.strip())
+                except ValueError:
+                    quality = 0.0
+                if not 0.0 <= quality <= 1.0:  # also NaN
+                    quality = 0.0
+        value = value.lower()
+        found[value] = max(found.get(value, 0.0), quality)
+    return found
+
+
 def wants_openmetrics(accept: str | None) -> bool:
-    """OpenMetrics when the client lists it (Prometheus does); 0.0.4 text otherwise."""
-    for item in (accept or "").split(","):
-        parts = [p.strip() for p in item.split(";")]
-        if parts[0] == "application/openmetrics-text" and not any(
-            p.replace(" ", "") in ("q=0", "q=0.0") for p in parts[1:]
-        ):
-            return True
-    return False
+    """OpenMetrics when the client names it with a quality above 0 and at least that of text/plain.
+
+    Wildcards never select OpenMetrics (a browser's `*/*` gets the text format); they do count
+    for text/plain when it is not named.
+    """
+    qualities = _qualities(accept)
+    openmetrics = qualities.get("application/openmetrics-text", 0.0)
+    text = next((qualities[k] for k in ("text/plain", "text/*", "*/*") if k in qualities), 0.0)
+    return openmetrics > 0 and openmetrics >= text
 
 
 def wants_gzip(accept_encoding: str | None) -> bool:
-    """gzip when the client accepts it with a non-zero quality."""
-    for item in (accept_encoding or "").split(","):
-        parts = [p.strip().lower() for p in item.split(";")]
-        if parts[0] in ("gzip", "*") and not any(p.replace(" ", "") in ("q=0", "q=0.0") for p in parts[1:]):
-            return True
+    """gzip when accepted with a quality above 0; `*` counts only when gzip is not named (RFC 9110)."""
+    qualities = _qualities(accept_encoding)
+    for name in ("gzip", "x-gzip", "*"):
+        if name in qualities:
+            return qualities[name] > 0
     return False
 
 

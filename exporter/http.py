@@ -1,10 +1,8 @@
-"""HTTP endpoints (DESIGN §8) on aiohttp: /metrics, /, /-/healthy, /-/ready, POST /-/reload.
+"""HTTP endpoints on aiohttp: /metrics, /, /-/healthy, /-/ready, POST /-/reload.
 
 TLS, basic auth and response headers come from the web config of the running configuration.
-Every connection goes through a `_Connection` guard that enforces `server.max_connections`
-and closes requests that dribble in too slowly: aiohttp itself has no header-read timeout,
-so without this a slow client could hold a connection (and, many of them, the server) for
-as long as it likes.
+Every connection passes through the guard of `exporter.connections` (connection limit, slow
+requests, TLS handshakes); basic-auth checks through the fair queue of `exporter.authgate`.
 """
 
 from __future__ import annotations
@@ -14,181 +12,74 @@ import contextlib
 import html
 import logging
 import socket
-import ssl
-import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit
 
 from aiohttp import web
+from aiohttp.web_request import BaseRequest
 
 from exporter import __version__
-from exporter.app import Exporter, Runtime
+from exporter.app import Exporter
+from exporter.authgate import AuthGate, Throttled, client_key
 from exporter.config import ServerConfig
+from exporter.connections import CloseReason, ConnectionTracker, Limits, _Connection
 from exporter.exposition import wants_gzip, wants_openmetrics
-from exporter.webconfig import BasicAuth, WebSettings, parse_authorization
+from exporter.webconfig import BasicAuth, parse_authorization
+
+__all__ = ["HttpServer", "Limits"]
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-REFUSED = (
-    b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 30\r\n"
-    b"Connection: close\r\n\r\nToo many connections, retry.\r\n"
-)
+SIMPLE_BODIES = ("application/x-www-form-urlencoded", "multipart/form-data", "text/plain")
+"""Content types a web page may POST to another site without asking it first (no CORS preflight)."""
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What one client may hold; the defaults suit Prometheus scraping every few seconds or more."""
+class _RequestHandler(web.RequestHandler):
+    """aiohttp's per-connection protocol, with answers to requests it cannot parse that repeat nothing.
 
-    max_connections: int = 64
-    request_timeout: float = 10.0
-    """A request that has started to arrive must be complete (line and headers) within this."""
-    idle_timeout: float = 75.0
-    """An idle keep-alive connection is closed after this; Prometheus reconnects cheaply."""
-    response_timeout: float = 60.0
-    """A response must be handled and written within this (a client that stops reading loses it)."""
-    handshake_timeout: float = 10.0
-    """A TLS handshake must complete within this."""
-    max_auth_pending: int = 16
-    """bcrypt checks waiting at once; beyond this, 429 (a flood of guesses cannot queue unbounded work)."""
-
-
-# --- connection guard -------------------------------------------------------------------------
-
-
-class _Connection(asyncio.Protocol):
-    """Wraps aiohttp's per-connection protocol to know when it is idle, busy or stuck mid-request."""
-
-    def __init__(self, tracker: ConnectionTracker, inner: asyncio.Protocol) -> None:
-        self.tracker = tracker
-        self.inner = inner
-        self.transport: asyncio.Transport | None = None
-        self.admitted = False
-        self.active = 0
-        self.since = tracker.clock()
-        """When the connection last became idle (opened, or finished a response)."""
-        self.partial_since: float | None = None
-        """When bytes of a request not yet complete started to arrive."""
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        if not self.tracker.admit(self):
-            transport.write(REFUSED)
-            transport.close()
-            return
-        self.admitted = True
-        self.inner.connection_made(transport)
-
-    def data_received(self, data: bytes) -> None:
-        if not self.admitted:
-            return
-        if self.active == 0 and self.partial_since is None:
-            self.partial_since = self.tracker.clock()
-        self.inner.data_received(data)
-
-    def eof_received(self) -> bool | None:
-        return self.inner.eof_received() if self.admitted else None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.tracker.release(self)
-        if self.admitted:
-            self.inner.connection_lost(exc)
-
-    def pause_writing(self) -> None:
-        self.inner.pause_writing()
-
-    def resume_writing(self) -> None:
-        self.inner.resume_writing()
-
-    def begin(self) -> None:
-        """A complete request head arrived and its handler starts."""
-        self.active += 1
-        self.partial_since = None
-
-    def end(self) -> None:
-        self.active -= 1
-        self.since = self.tracker.clock()
-
-    def abort(self) -> None:
-        if self.transport is not None:
-            self.transport.abort()
-
-
-class ConnectionTracker:
-    """Counts connections, refuses or evicts beyond the limit, and sweeps out slow requests.
-
-    At the limit a new connection evicts the connection that has been idle (or stuck before
-    sending a complete request) the longest, then the oldest response that has run for more
-    than a second; only when every connection is busy with a fresh request is it refused.
-    Prometheus connects and sends its request at once, so it is never the one evicted.
+    aiohttp answers such a request with its parser's message (which quotes the offending
+    header, credentials included) and logs a traceback for each one at ERROR. Here the answer
+    is the bare status with the configured security headers, and the log gets at most one
+    line a minute, through the connection counter.
     """
 
-    def __init__(self, limits: Limits, clock: Callable[[], float] = time.monotonic) -> None:
-        self.limits = limits
-        self.clock = clock
-        self.connections: dict[asyncio.BaseTransport, _Connection] = {}
-        self.closed: dict[str, int] = {}
-        self._reported: dict[str, tuple[float, int]] = {}
+    def __init__(
+        self,
+        manager: web.Server,
+        *,
+        tracker: ConnectionTracker,
+        headers: Callable[[], dict[str, str]],
+        **options: Any,
+    ) -> None:
+        super().__init__(manager, **options)
+        self._tracker = tracker
+        self._headers = headers
 
-    def admit(self, connection: _Connection) -> bool:
-        assert connection.transport is not None
-        if len(self.connections) >= self.limits.max_connections:
-            victim = self._victim()
-            if victim is None:
-                self.count("refused")
-                return False
-            self.count("evicted")
-            self._drop(victim)
-        self.connections[connection.transport] = connection
-        return True
-
-    def release(self, connection: _Connection) -> None:
-        if connection.transport is not None and self.connections.get(connection.transport) is connection:
-            del self.connections[connection.transport]
-
-    def lookup(self, transport: asyncio.BaseTransport | None) -> _Connection | None:
-        return self.connections.get(transport) if transport is not None else None
-
-    def _victim(self) -> _Connection | None:
-        idle = [c for c in self.connections.values() if c.active == 0]
-        if idle:
-            return min(idle, key=lambda c: c.partial_since if c.partial_since is not None else c.since)
-        now = self.clock()
-        busy = [c for c in self.connections.values() if now - c.since > 1.0]
-        return min(busy, key=lambda c: c.since) if busy else None
-
-    def _drop(self, connection: _Connection) -> None:
-        self.release(connection)
-        connection.abort()
-
-    def sweep(self) -> None:
-        """Close connections whose request has been arriving for longer than `request_timeout`."""
-        now = self.clock()
-        for connection in list(self.connections.values()):
-            if (
-                connection.active == 0
-                and connection.partial_since is not None
-                and now - connection.partial_since > self.limits.request_timeout
-            ):
-                self.count("slow_request")
-                self._drop(connection)
-
-    def count(self, reason: str) -> None:
-        self.closed[reason] = self.closed.get(reason, 0) + 1
-        # At most one log line per reason and minute: an attack must not flood the log too.
-        now = self.clock()
-        last, count = self._reported.get(reason, (-1e9, 0))
-        if now - last >= 60:
-            log.warning(
-                "HTTP connections closed (%s): %d since the last report; max_connections=%d",
-                reason,
-                self.closed[reason] - count,
-                self.limits.max_connections,
-            )
-            self._reported[reason] = (now, self.closed[reason])
+    def handle_error(
+        self,
+        request: BaseRequest,
+        status: int = 500,
+        exc: BaseException | None = None,
+        message: str | None = None,
+    ) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # as aiohttp: a response already started cannot be replaced
+            raise ConnectionError("Response is sent already, cannot send another response with the error message")
+        if status >= 500:
+            self._tracker.count(CloseReason.HANDLER_ERROR, exc)
+        else:
+            self._tracker.count(CloseReason.MALFORMED_REQUEST)
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = "Error"
+        response = web.Response(status=status, text=f"{status} {phrase}\n", headers=self._headers())
+        response.force_close()
+        return response
 
 
 # --- application ------------------------------------------------------------------------------
@@ -224,25 +115,34 @@ UNAUTHORIZED_HEADERS = {"WWW-Authenticate": 'Basic realm="commerce-exporter", ch
 class HttpServer:
     """The listening socket, the aiohttp application and the connection guard.
 
-    The socket is bound once; TLS settings change (on reload) by starting a new asyncio server
-    on a duplicate of the same socket and closing the old one, so the port never stops
-    accepting and connections already open finish on the settings they started with.
+    The socket is bound once and accepts plain TCP; each connection takes the TLS settings
+    current when it is accepted, so a reload changes TLS for new connections at once while
+    connections already open finish on the settings they started with.
     """
 
     def __init__(self, exporter: Exporter, server: ServerConfig, limits: Limits | None = None) -> None:
         self.exporter = exporter
         self.server = server
         self.limits = limits or Limits(max_connections=server.max_connections)
-        self.tracker = ConnectionTracker(self.limits)
+        closed = exporter.metrics.http_connections_closed
+        self.tracker = ConnectionTracker(self.limits, on_close=lambda reason: closed.labels(reason.value).inc())
         self._runner: web.AppRunner | None = None
         self._socket: socket.socket | None = None
         self._listener: asyncio.Server | None = None
-        self._ssl: ssl.SSLContext | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._options: dict[str, Any] = {
+            "access_log": None,
+            "keepalive_timeout": self.limits.idle_timeout,
+            "max_line_size": 8190,
+            "max_field_size": 8190,
+            "max_headers": 64,
+        }
         # One bcrypt check at a time, as the toolkit does: it is CPU-bound by design.
         self._bcrypt = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bcrypt")
-        self._auth_pending = 0
+        self._auth = AuthGate(
+            self._bcrypt, per_client=self.limits.max_auth_pending_per_client, total=self.limits.max_auth_pending
+        )
 
     @property
     def port(self) -> int:
@@ -295,11 +195,15 @@ class HttpServer:
             runtime = exporter.runtime
             if runtime is None or not runtime.config.server.reload_endpoint:
                 return web.Response(status=403, text="Reload endpoint disabled; set server.reload_endpoint: true\n")
-            ok = await asyncio.get_running_loop().run_in_executor(None, exporter.reload)
-            if ok:
+            refused = _cross_site(request)
+            if refused:
+                return web.Response(status=403, text=refused)
+            result = await asyncio.get_running_loop().run_in_executor(None, exporter.reload)
+            if result.ok:
                 return web.Response(text="Reloaded\n")
             return web.Response(
-                status=500, text="Reload failed; the previous configuration is still running (see logs)\n"
+                status=500,
+                text=f"Reload failed; the previous configuration is still running.\n{result.reason}\n",
             )
 
         for path, handler in ((metrics_path, metrics), ("/", landing), ("/-/healthy", healthy), ("/-/ready", ready)):
@@ -322,7 +226,7 @@ class HttpServer:
             # The client stopped reading (or the handler hung): drop the connection, not the server.
             # aiohttp then fails to write this placeholder on the aborted transport, which it treats
             # as an ordinary client disconnect (no error log per slow client).
-            self.tracker.count("slow_response")
+            self.tracker.count(CloseReason.SLOW_RESPONSE)
             if connection is not None:
                 connection.abort()
             return web.Response(status=503)
@@ -335,16 +239,11 @@ class HttpServer:
         if credentials is None:
             return False
         user, password = credentials
-        verdict = auth.cached(user, password)
-        if verdict is not None:
-            return verdict
-        if self._auth_pending >= self.limits.max_auth_pending:
-            raise web.HTTPTooManyRequests(text="Too many authentication attempts at once, retry.\n")
-        self._auth_pending += 1
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._bcrypt, auth.verify, user, password)
-        finally:
-            self._auth_pending -= 1
+            return await self._auth.check(auth, client_key(request.remote), user, password)
+        except Throttled:
+            self.exporter.metrics.http_auth_throttled.inc()
+            raise web.HTTPTooManyRequests(text="Too many authentication attempts at once, retry.\n") from None
 
     async def _add_headers(self, request: web.Request, response: web.StreamResponse) -> None:
         for name, value in self.exporter.web.headers.items():
@@ -355,60 +254,32 @@ class HttpServer:
     async def start(self) -> None:
         """Bind, then serve with the web settings of the running configuration."""
         self._loop = asyncio.get_running_loop()
-        self._runner = web.AppRunner(
-            self.make_app(),
-            handle_signals=False,
-            access_log=None,
-            keepalive_timeout=self.limits.idle_timeout,
-            max_line_size=8190,
-            max_field_size=8190,
-            max_headers=64,
-            shutdown_timeout=5.0,
-        )
+        self._runner = web.AppRunner(self.make_app(), handle_signals=False, shutdown_timeout=5.0, **self._options)
         await self._runner.setup()
         try:
             self._socket = _bind(self.server.host, self.server.port)
-            self._listener = await self._listen(self.exporter.web)
+            self._listener = await self._loop.create_server(self._accept, sock=self._socket.dup(), backlog=128)
         except BaseException:
             await self._runner.cleanup()
             if self._socket is not None:
                 self._socket.close()
             raise
         self._sweeper = asyncio.create_task(self._sweep())
-        self.exporter.on_install(self._installed)
 
-    async def _listen(self, settings: WebSettings) -> asyncio.Server:
-        assert self._runner is not None and self._socket is not None and self._loop is not None
-        protocol_factory = self._runner.server
-        assert protocol_factory is not None
-        tracker = self.tracker
+    def _accept(self) -> asyncio.Protocol:
+        """The protocol of one new connection, with the TLS context and headers of the running configuration."""
+        assert self._runner is not None and self._runner.server is not None and self._loop is not None
+        manager, loop, settings = self._runner.server, self._loop, self.exporter.web
 
-        def make_connection() -> asyncio.Protocol:
-            return _Connection(tracker, protocol_factory())
+        def start() -> asyncio.Protocol:
+            return _RequestHandler(
+                manager, tracker=self.tracker, headers=self._security_headers, loop=loop, **self._options
+            )
 
-        self._ssl = settings.ssl_context
-        return await self._loop.create_server(
-            make_connection,
-            sock=self._socket.dup(),
-            ssl=settings.ssl_context,
-            ssl_handshake_timeout=self.limits.handshake_timeout if settings.ssl_context else None,
-            ssl_shutdown_timeout=5.0 if settings.ssl_context else None,
-            backlog=128,
-        )
+        return _Connection(self.tracker, start, settings.ssl_context, settings.headers)
 
-    async def apply(self, settings: WebSettings) -> None:
-        """Serve new connections with `settings` (TLS changes); auth and headers apply per request anyway."""
-        if self._listener is None or settings.ssl_context is self._ssl:
-            return
-        listener = await self._listen(settings)
-        old, self._listener = self._listener, listener
-        old.close()
-        log.info("listener restarted: %s", settings.describe())
-
-    def _installed(self, runtime: Runtime) -> None:
-        # Called on the reloading thread; the listener belongs to the event loop.
-        if self._loop is not None and not self._loop.is_closed():
-            asyncio.run_coroutine_threadsafe(self.apply(runtime.web), self._loop)
+    def _security_headers(self) -> dict[str, str]:
+        return dict(self.exporter.web.headers)
 
     async def _sweep(self) -> None:
         while True:
@@ -423,11 +294,35 @@ class HttpServer:
                 await self._sweeper
         if self._listener is not None:
             self._listener.close()
+        self._auth.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        self.tracker.abort_all()  # still in their TLS handshake: aiohttp never saw them
         if self._socket is not None:
             self._socket.close()
         self._bcrypt.shutdown(wait=False, cancel_futures=True)
+
+
+def _cross_site(request: web.Request) -> str:
+    """Why a POST looks sent by a web page of another site (empty when it does not).
+
+    A browser lets any page POST a form (or `text/plain`) to any address without asking it, and
+    sends `Origin` and `Sec-Fetch-Site` with it; curl, scripts and Prometheus' tooling send neither
+    and no form body.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site", "").strip().lower()
+    if fetch_site and fetch_site not in ("same-origin", "none"):
+        return f"Refused: a cross-site request (Sec-Fetch-Site: {fetch_site}).\n"
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin.strip()).netloc.lower() != request.host.lower():
+        return "Refused: a cross-site request (its Origin is not this exporter).\n"
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type in SIMPLE_BODIES:
+        return (
+            f"Refused: a {content_type} body is what cross-site forms send; POST without a body "
+            "(curl -X POST http://host:port/-/reload).\n"
+        )
+    return ""
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -9,6 +9,7 @@ from prometheus_client.exposition import generate_latest as generate_text
 from prometheus_client.openmetrics.exposition import generate_latest as generate_openmetrics
 
 from exporter import __version__
+from exporter.connections import CloseReason
 from exporter.contracts import DropReason
 from exporter.errors import FailureReason
 
@@ -76,6 +77,20 @@ class SelfMetrics:
         self.reload_success_time = Gauge(
             "commerce_exporter_config_last_reload_success_timestamp_seconds",
             "Unix time of the last successful configuration load.",
+            registry=r,
+        )
+        self.http_connections_closed = Counter(
+            "commerce_exporter_http_connections_closed",
+            "HTTP connections the exporter closed or refused, by reason (evicted, refused, slow_request, "
+            "slow_response, malformed_request, tls_handshake, handler_error).",
+            ["reason"],
+            registry=r,
+        )
+        for reason in CloseReason:
+            self.http_connections_closed.labels(reason.value)
+        self.http_auth_throttled = Counter(
+            "commerce_exporter_http_auth_throttled",
+            "Requests answered 429 because their client address had too many basic-auth checks waiting.",
             registry=r,
         )
         if process:

@@ -83,6 +83,11 @@ class Watchdog:
         finally:
             self.disarm(alarm)
 
+    def armed_targets(self) -> list[Any]:
+        """The targets of every armed deadline: the calls in progress right now."""
+        with self._condition:
+            return [alarm.target for alarm in self._armed]
+
     def interrupt_all(self) -> int:
         """Fire every armed deadline now (used when stopping); returns how many calls were interrupted."""
         with self._condition:

@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from exporter.config import describe_errors, printable
 from exporter.errors import ConfigError
+from exporter.yamlload import FileTooLarge, LimitExceeded, load_yaml, read_text
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,9 @@ ALLOWED_HEADERS: Mapping[str, tuple[str, ...]] = {
     "Content-Security-Policy": (),
 }
 """The toolkit's list: these headers only, and the enumerated ones only with these values."""
+
+BCRYPT_BYTES = 72
+"""bcrypt's key length: bytes of a password beyond it are not part of the hash."""
 
 _BCRYPT = re.compile(r"^\$2[abxy]?\$(\d\d)\$[./A-Za-z0-9]{53}$")
 _HASH_HINT = 'create one with: htpasswd -nBC 10 "" | tr -d ":\\n"'
@@ -206,6 +210,10 @@ class BasicAuth:
     def users(self) -> int:
         return len(self._users)
 
+    def same_users(self, other: BasicAuth) -> bool:
+        """Whether `other` checks the same users against the same hashes (its verdicts would be ours)."""
+        return self._users == other._users
+
     def _key(self, user: str, password: bytes) -> tuple[bytes, bytes, bool]:
         hashed = self._users.get(user)
         known = hashed is not None
@@ -226,7 +234,9 @@ class BasicAuth:
         """Run bcrypt and remember the verdict."""
         key, hashed, known = self._key(user, password)
         try:
-            ok = bcrypt.checkpw(password, hashed) and known
+            # bcrypt reads 72 bytes of a password. htpasswd and Go (the toolkit) hash and compare the
+            # first 72 of a longer one; bcrypt for Python refuses it instead, so it could never log in.
+            ok = bcrypt.checkpw(password[:BCRYPT_BYTES], hashed) and known
         except ValueError:  # a hash variant this bcrypt build does not know: never a match
             ok = False
         with self._lock:
@@ -399,15 +409,16 @@ def load_web_config(path: Path | str | None) -> WebSettings:
         return PLAIN
     source = Path(path)
     try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
+        text = read_text(source)
+    except (OSError, UnicodeDecodeError, FileTooLarge) as err:
         reason = getattr(err, "strerror", None) or str(err)
         raise ConfigError([("", f"cannot read the web config file: {reason}")], str(source)) from err
     try:
-        raw = yaml.safe_load(text)
+        raw = load_yaml(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        kind = "refused" if isinstance(err, LimitExceeded) else "not valid YAML"
         problem = getattr(err, "problem", None) or type(err).__name__
-        raise ConfigError([("", f"not valid YAML: {where}{problem}")], str(source)) from None
+        raise ConfigError([("", f"{kind}: {where}{problem}")], str(source)) from None
     return parse_web_config(raw, source)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from exporter.config import load_config
+from exporter.config import load_config, substitute
 from exporter.errors import ConfigError
 from tests.processes import run_cli
 
@@ -118,3 +118,33 @@ def test_provider_settings_are_validated_with_paths(write_config: Callable[..., 
     assert result.returncode == 2
     assert "providers.inventory.settings.low_stock_threshold:" in result.stderr
     assert "providers.inventory.settings.colour: unknown key" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "text, env, expected",
+    [
+        ("${A:-${B}}", {"B": "from-b"}, "from-b"),
+        ("${A:-${B}}", {"A": "from-a", "B": "from-b"}, "from-a"),
+        ("${A:-${B:-fallback}}", {}, "fallback"),
+        ("${A:-x-${B:-y}-z}/w", {}, "x-y-z/w"),
+        ("$${A:-${B}}", {"B": "b"}, "${A:-b}"),
+        ("${A:-}", {}, ""),
+        ("${A:-$$}", {}, "$"),
+        ("${not a reference} ${1}", {}, "${not a reference} ${1}"),
+    ],
+)
+def test_nested_defaults_are_substituted(text: str, env: dict[str, str], expected: str) -> None:
+    """A default may itself hold ${VAR} or ${VAR:-default}, substituted from the inside out."""
+    assert substitute({"x": text}, env) == {"x": expected}
+
+
+def test_a_nested_unset_variable_is_an_error_naming_it() -> None:
+    """${A:-${B}} with neither set names B (the variable that had no value)."""
+    with pytest.raises(ConfigError, match=r"x: environment variable B is not set"):
+        substitute({"x": "${A:-${B}}"}, {})
+
+
+def test_an_unclosed_reference_is_an_error() -> None:
+    """`${A:-${B}` (one brace short) is refused instead of being left half-substituted."""
+    with pytest.raises(ConfigError, match=r'x: "\$\{" without its closing "\}"'):
+        substitute({"x": "${A:-${B}"}, {"B": "b"})

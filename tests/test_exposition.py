@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from exporter.exposition import wants_gzip, wants_openmetrics
@@ -86,3 +87,39 @@ def test_content_negotiation() -> None:
     assert not wants_gzip("identity")
     assert not wants_gzip("gzip;q=0")
     assert not wants_gzip(None)
+
+
+@pytest.mark.parametrize(
+    "accept, openmetrics",
+    [
+        ("application/openmetrics-text;q=0.000", False),
+        ("application/openmetrics-text; Q=0", False),
+        ("application/openmetrics-text;version=1.0.0;q=0 , text/plain", False),
+        ("application/openmetrics-text;q=0.2, text/plain;q=0.9", False),
+        ("text/plain;q=0.9, application/openmetrics-text;q=0.95", True),
+        ("application/openmetrics-text;version=1.0.0;q=0.5,text/plain;version=0.0.4;q=0.4,*/*;q=0.1", True),
+        ("*/*", False),
+        ("application/openmetrics-text;q=nonsense", False),
+    ],
+)
+def test_openmetrics_needs_the_highest_non_zero_quality(accept: str, openmetrics: bool) -> None:
+    """q=0 in any spelling refuses OpenMetrics, and a higher quality for text/plain wins over it."""
+    assert wants_openmetrics(accept) is openmetrics
+
+
+@pytest.mark.parametrize(
+    "accept_encoding, gzipped",
+    [
+        ("gzip;q=0, *", False),
+        ("gzip;q=0.000", False),
+        ("GZIP;Q=0", False),
+        ("*;q=0", False),
+        ("*", True),
+        ("identity;q=1, *;q=0.1", True),
+        ("GZip", True),
+        ("x-gzip", True),
+    ],
+)
+def test_gzip_follows_the_quality_values(accept_encoding: str, gzipped: bool) -> None:
+    """An explicit gzip;q=0 is a refusal that `*` does not override; `*` alone accepts gzip."""
+    assert wants_gzip(accept_encoding) is gzipped

@@ -3,13 +3,12 @@ idle connections beyond the limit, clients that stop reading, TLS handshakes tha
 
 from __future__ import annotations
 
-import asyncio
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,32 +16,19 @@ import pytest
 from sqlalchemy import create_engine
 
 from exporter.app import Exporter
+from exporter.config import Config
 from exporter.contracts import MetricValue
-from exporter.http import HttpServer, Limits
+from exporter.http import Limits
 from exporter.registry import Candidate
+from exporter.selfmetrics import SelfMetrics
 from tests.builders import Rows
 from tests.certs import CertificateAuthority
-from tests.exporting import make_exporter
+from tests.exporting import Exposition, FixedClock, make_config, make_exporter
 from tests.processes import free_port
+from tests.served import Served, serve
 from tests.webclient import request, tls_context
 
 LIMITS = Limits(max_connections=8, request_timeout=1.0, idle_timeout=30.0, response_timeout=1.0, handshake_timeout=1.0)
-
-
-@dataclass
-class Served:
-    """An exporter served in-process on its own event loop thread."""
-
-    exporter: Exporter
-    http: HttpServer
-    port: int
-
-    def scrape_seconds(self, **kwargs: Any) -> float:
-        """Time one full scrape; fails unless it returns 200 with the self-metrics."""
-        started = time.monotonic()
-        reply = request(self.port, "/metrics", timeout=5, **kwargs)
-        assert reply.status == 200 and b"commerce_exporter_build_info" in reply.body
-        return time.monotonic() - started
 
 
 class _Bulky:
@@ -57,28 +43,6 @@ class _Bulky:
         return [MetricValue(f"bulky.value_{i}", i, f"Value {i}", "bulky", description="x" * 40) for i in range(24_000)]
 
 
-def _serve(exporter: Exporter, limits: Limits) -> Iterator[Served]:
-    exporter.start()
-    assert exporter.runtime is not None
-    server = exporter.runtime.config.server
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="http-test-loop", daemon=True)
-    thread.start()
-    http = HttpServer(exporter, server, limits)
-    asyncio.run_coroutine_threadsafe(http.start(), loop).result(10)
-    try:
-        deadline = time.monotonic() + 20
-        while not exporter.ready() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        yield Served(exporter, http, server.port)
-    finally:
-        asyncio.run_coroutine_threadsafe(http.stop(), loop).result(20)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
-        loop.close()
-        exporter.stop(wait=True)
-
-
 @pytest.fixture
 def platform_db(sqlite_url: str) -> str:
     rows = Rows(create_engine(sqlite_url))
@@ -89,7 +53,7 @@ def platform_db(sqlite_url: str) -> str:
 @pytest.fixture
 def served(platform_db: str) -> Iterator[Served]:
     exporter = make_exporter(platform_db, server={"listen": f"127.0.0.1:{free_port()}"})
-    yield from _serve(exporter, LIMITS)
+    yield from serve(exporter, LIMITS)
 
 
 @pytest.fixture
@@ -99,7 +63,7 @@ def served_bulky(platform_db: str) -> Iterator[Served]:
         candidates=[Candidate("bulky", "test", lambda: _Bulky)],
         server={"listen": f"127.0.0.1:{free_port()}"},
     )
-    yield from _serve(exporter, LIMITS)
+    yield from serve(exporter, LIMITS)
 
 
 def _raw(port: int, payload: bytes = b"", *, timeout: float = 5.0) -> socket.socket:
@@ -250,7 +214,7 @@ def served_tls(platform_db: str, tmp_path: Path) -> Iterator[tuple[Served, Calla
     web = tmp_path / "web.yml"
     web.write_text(f"tls_server_config:\n  cert_file: {server.cert}\n  key_file: {server.key}\n")
     exporter = make_exporter(platform_db, server={"listen": f"127.0.0.1:{free_port()}", "web_config_file": str(web)})
-    for served in _serve(exporter, LIMITS):
+    for served in serve(exporter, LIMITS):
         yield served, lambda: tls_context(authority.files.cert)
 
 
@@ -261,3 +225,50 @@ def test_stalled_tls_handshakes_never_block_a_scrape(served_tls: tuple[Served, C
         stalled = [stack.enter_context(_raw(served.port)) for _ in range(3 * LIMITS.max_connections)]
         assert served.scrape_seconds(context=context()) < 1.0
         assert _closed_within(stalled[0], LIMITS.handshake_timeout + 3) is not None
+
+
+def test_every_connection_busy_refuses_the_newcomer_with_503(platform_db: str) -> None:
+    """With every slot held by a request in progress, a new connection gets 503 and is counted as refused."""
+    release = threading.Event()
+    config = make_config(platform_db, server={"listen": f"127.0.0.1:{free_port()}", "reload_endpoint": True})
+    loads: list[int] = []
+
+    def load() -> Config:
+        if loads:  # every reload after the start waits until the test lets it go
+            release.wait(10)
+        loads.append(1)
+        return config
+
+    exporter = Exporter(load, clock=FixedClock(), metrics=SelfMetrics(process=False))
+    limits = Limits(max_connections=2, request_timeout=5.0, idle_timeout=30.0, response_timeout=15.0)
+    for served in serve(exporter, limits):
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            busy = [pool.submit(request, served.port, "/-/reload", method="POST", timeout=15) for _ in range(2)]
+            deadline = time.monotonic() + 5
+            while sum(c.active for c in served.http.tracker.connections.values()) < 2:
+                assert time.monotonic() < deadline, "the two reloads never started"
+                time.sleep(0.01)
+            with _raw(served.port) as newcomer:
+                newcomer.settimeout(5)
+                answer = newcomer.recv(4096)
+            release.set()
+            assert [f.result().status for f in busy] == [200, 200]
+        assert answer.startswith(b"HTTP/1.1 503 "), answer[:60]
+        assert b"Too many connections" in answer
+        exposition = Exposition.parse(request(served.port, "/metrics").body.decode())
+        assert exposition.value("commerce_exporter_http_connections_closed_total", reason="refused") == 1
+
+
+def test_closed_connections_are_counted_by_reason(served: Served) -> None:
+    """Evicted, slow and refused connections each show in commerce_exporter_http_connections_closed_total."""
+    before = Exposition.parse(request(served.port, "/metrics").body.decode())
+    reasons = {dict(labels)["reason"] for labels in before.series("commerce_exporter_http_connections_closed_total")}
+    assert {"evicted", "refused", "slow_request", "slow_response", "malformed_request", "tls_handshake"} <= reasons
+    with ExitStack() as stack:
+        for _ in range(2 * LIMITS.max_connections):
+            stack.enter_context(_raw(served.port))
+        time.sleep(0.2)
+        served.scrape_seconds()
+    after = Exposition.parse(request(served.port, "/metrics").body.decode())
+    evicted = after.value("commerce_exporter_http_connections_closed_total", reason="evicted") or 0
+    assert evicted >= LIMITS.max_connections
