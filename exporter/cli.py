@@ -171,9 +171,14 @@ def cmd_collect(args: argparse.Namespace) -> int:
         exporter.stop()
     body = exporter.scrape(openmetrics=args.format == "openmetrics", gzip=False)
     out = sys.stdout.buffer
-    for piece in body.pieces:
-        out.write(piece)
-    out.flush()
+    try:
+        for piece in body.pieces:
+            out.write(piece)
+        out.flush()
+    except BrokenPipeError:
+        # The reader left early (`collect | head`): not a failure of the collection. Point stdout
+        # at /dev/null so the interpreter's own flush at exit does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     failed = [r for r in results if not r.ok]
     for result in failed:
         print(f"provider {result.provider} failed ({result.reason}): {result.error}", file=sys.stderr)

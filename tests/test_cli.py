@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, func, select
@@ -31,6 +32,21 @@ def test_collect_openmetrics_format(tmp_path: Path) -> None:
     result = run("collect", "--demo", "--format", "openmetrics", env={"COMMERCE_DEMO_DB": str(tmp_path / "d.sqlite")})
     assert result.returncode == 0
     assert result.stdout.endswith("# EOF\n")
+
+
+def test_collect_into_a_closed_pipe_ends_quietly(tmp_path: Path) -> None:
+    """`collect | head -n 1`: the reader leaving early is no error; no traceback, the usual exit code."""
+    env = {**os.environ, "COMMERCE_DEMO_DB": str(tmp_path / "demo.sqlite")}
+    command = [sys.executable, "-m", "exporter", "collect", "--demo"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env) as child:
+        assert child.stdout is not None and child.stderr is not None
+        first = child.stdout.readline()
+        child.stdout.close()  # like `head -n 1` exiting after its line
+        errors = child.stderr.read().decode()
+        code = child.wait(timeout=120)
+    assert first.startswith(b"# HELP ")
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors, errors
+    assert code == 0, errors
 
 
 def test_collect_exits_1_when_a_provider_fails(tmp_path: Path) -> None:
