@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import copy
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import promql_parser
@@ -281,10 +283,28 @@ def test_checks_catch_a_broken_copy(breakage: str) -> None:
     assert CHECKS[check](board)
 
 
-def test_generated_files_are_up_to_date() -> None:
-    """grafana/dashboards/*.json are exactly what grafana/generate.py writes (edit the script, not the JSON)."""
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "grafana" / "generate.py"), "--check"], capture_output=True, text=True, check=False
+def _generate(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "grafana", *args], cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
     )
+
+
+def test_generated_files_are_up_to_date() -> None:
+    """grafana/dashboards/*.json are exactly what `python -m grafana` writes (edit the modules, not the JSON)."""
+    result = _generate("--check")
     assert result.returncode == 0, result.stderr
     assert DASHBOARD_DIR.is_dir()
+
+
+def test_check_names_a_changed_and_a_missing_file(tmp_path: Path) -> None:
+    """`python -m grafana --check` fails on a copy with one file edited and one deleted, naming both."""
+    for path in DASHBOARD_DIR.glob("*.json"):
+        shutil.copy(path, tmp_path / path.name)
+    assert _generate("--check", "--directory", str(tmp_path)).returncode == 0
+    edited = tmp_path / "vendor.json"
+    edited.write_text(edited.read_text(encoding="utf-8").replace('"Vendor"', '"Vendors"', 1), encoding="utf-8")
+    (tmp_path / "exporter-health.json").unlink()
+    result = _generate("--check", "--directory", str(tmp_path))
+    assert result.returncode == 1
+    assert result.stderr == "out of date (run python -m grafana): vendor.json, exporter-health.json\n"
+    assert not (tmp_path / "exporter-health.json").exists(), "--check must not write"

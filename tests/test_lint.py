@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).parent.parent
@@ -27,7 +28,14 @@ def test_ruff_format() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_mypy_checks_every_package_strictly() -> None:
+    """pyproject's mypy run is strict and covers exporter/, providers/, grafana/ and bench/."""
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"]["mypy"]
+    assert settings["strict"] is True
+    assert {"exporter", "providers", "grafana", "bench"} <= set(settings["files"])
+
+
 def test_mypy_strict() -> None:
-    """mypy (strict, per pyproject) finds no error in exporter/ and providers/."""
+    """mypy (strict, per pyproject) finds no error in the packages it covers."""
     result = run("mypy")
     assert result.returncode == 0, result.stdout + result.stderr

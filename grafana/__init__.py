@@ -1,0 +1,1 @@
+"""The bundled Grafana dashboards as Python: `python -m grafana` writes grafana/dashboards/*.json."""
