@@ -49,10 +49,10 @@ class Encoded:
     pass over the body.
     """
 
-    plain: tuple[bytes, ...] = ()
-    deflated: tuple[bytes, ...] = ()
-    crc: int = 0
-    length: int = 0
+    plain: tuple[bytes, ...]
+    deflated: tuple[bytes, ...]
+    crc: int
+    length: int
 
     @classmethod
     def of(cls, plain: Sequence[bytes], deflated: Sequence[bytes]) -> Encoded:
@@ -121,7 +121,7 @@ def prepare(families: Iterable[Family]) -> Prepared:
 
 
 def join(expositions: Sequence[Prepared]) -> dict[Format, Encoded]:
-    """Expositions one after the other, per format (nothing here is proportional to the series)."""
+    """Expositions one after the other, per format, without a pass over their plain bytes."""
     return {fmt: Encoded.join(p.formats[fmt] for p in expositions) for fmt in Format}
 
 
