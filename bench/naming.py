@@ -18,6 +18,7 @@ from statistics import median
 from bench.collection import exporter_runtime, warm_up
 from bench.datasets import SIZES, database
 from exporter.app import Runtime
+from exporter.exposition import Format
 from exporter.schema import Naming
 
 NAMINGS: tuple[Naming, ...] = ("reference", "store")
@@ -43,7 +44,7 @@ def _say(message: str) -> None:
 
 def _business(runtime: Runtime) -> bytes:
     """The business and info families of the last runs, as a scrape serves them (text format)."""
-    return b"".join(runtime.collector.store.view().text)
+    return b"".join(runtime.collector.store.view(Format.TEXT).plain)
 
 
 def one_collection(runtime: Runtime) -> dict[str, float]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ from prometheus_client.registry import Collector as ClientCollector
 from exporter.collector import Collector, Computed
 from exporter.contracts import MetricValue, Scope
 from exporter.durations import format_duration
+from exporter.exposition import Format, Prepared
 from exporter.naming import family_name
 from exporter.registry import LoadedProvider
+from exporter.store import INFO, SnapshotStore
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,10 @@ class RenderFigures:
     ours_cpu: float
     generate_latest_cpu: float
     """Thread CPU seconds of the same medians: less sensitive to other processes on a shared machine."""
+    publish: float
+    """Median seconds to publish one provider's exposition (the combined view rebuilt)."""
+    publish_info: float
+    """Median seconds to publish the unchanged info metrics after it, as every run does."""
 
     @property
     def speedup(self) -> float:
@@ -44,22 +51,49 @@ class RenderFigures:
 
 def render_ours(
     collector: Collector, providers: Iterable[LoadedProvider], computed: Mapping[str, Computed]
-) -> tuple[int, int]:
-    """The exporter's own path, as a collection runs it: values → families → prepared bytes."""
-    series = size = 0
+) -> list[tuple[str, Prepared]]:
+    """The exporter's own path, as a collection runs it: values → families → prepared bytes.
+
+    Returns (store slot, prepared exposition) of every provider, then of the info metrics.
+    """
+    result = []
     taken: set[str] = set()
     directory = None
     for provider in providers:
         _, prepared = collector.render(provider, computed[provider.name], taken)
         taken |= prepared.names
-        series += prepared.series
-        size += sum(map(len, prepared.text))
+        result.append((provider.name, prepared))
         directory = computed[provider.name].directory
     if directory is not None:
-        info = collector.render_info(directory)
-        series += info.series
-        size += sum(map(len, info.text))
-    return series, size
+        result.append((INFO, collector.render_info(directory)))
+    return result
+
+
+def measure_publish(prepared: list[tuple[str, Prepared]], repeat: int) -> tuple[float, float]:
+    """Median seconds to publish one provider into a store holding every exposition, and the info metrics after it.
+
+    A run publishes both: its own exposition (the combined view is rebuilt) and the info metrics
+    (unchanged while the directory is).
+    """
+    store = SnapshotStore(time.monotonic)
+    for slot, exposition in prepared:
+        store.publish(slot, exposition, 3600)
+    info = next((exposition for slot, exposition in prepared if slot == INFO), None)
+    own: list[float] = []
+    after: list[float] = []
+    for _ in range(repeat):
+        for slot, exposition in prepared:
+            if slot == INFO:
+                continue
+            fresh = dataclasses.replace(exposition)  # every run publishes a new one, even with the same bytes
+            started = time.perf_counter()
+            store.publish(slot, fresh, 3600)
+            own.append(time.perf_counter() - started)
+            if info is not None:
+                started = time.perf_counter()
+                store.publish(INFO, info, 3600)
+                after.append(time.perf_counter() - started)
+    return median(own) if own else 0.0, median(after) if after else 0.0
 
 
 def _number(value: Any, scale: int) -> float:
@@ -166,9 +200,11 @@ def measure_render(
     series = size = client_series = client_size = 0
     for _ in range(repeat):
         started, cpu = time.perf_counter(), time.thread_time()
-        series, size = render_ours(collector, providers, computed)
+        prepared = render_ours(collector, providers, computed)
         ours.append(time.perf_counter() - started)
         ours_cpu.append(time.thread_time() - cpu)
+        series = sum(exposition.series for _, exposition in prepared)
+        size = sum(exposition.formats[Format.TEXT].length for _, exposition in prepared)
 
         started = time.perf_counter()
         families = SameSamples(namespace, providers, computed).build()
@@ -182,6 +218,8 @@ def measure_render(
         serializing_cpu.append(time.thread_time() - cpu)
         client_series, client_size = _sample_lines(body), len(body)
         del families, body, registry
+    publish, publish_info = measure_publish(prepared, repeat)
+    del prepared
     return RenderFigures(
         ours=median(ours),
         generate_latest=median(serializing),
@@ -192,4 +230,6 @@ def measure_render(
         client_bytes=client_size,
         ours_cpu=median(ours_cpu),
         generate_latest_cpu=median(serializing_cpu),
+        publish=publish,
+        publish_info=publish_info,
     )

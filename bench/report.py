@@ -147,6 +147,8 @@ def table(record: dict[str, Any]) -> str:
         f"(+ {render['client_families']:.3f} s to build them; {render['client_series']:,} series) "
         f"→ ours is {render['speedup']:.1f}× faster (CPU time: {render['ours_cpu']:.3f} s vs "
         f"{render['generate_latest_cpu']:.3f} s, {render['generate_latest_cpu'] / render['ours_cpu']:.1f}×)",
+        f"publish: one provider {render['publish'] * 1000:.2f} ms (combined view rebuilt) · "
+        f"then the unchanged info metrics {render['publish_info'] * 1000:.2f} ms",
     ]
     scrape = record["scrape"]
     if scrape:

@@ -138,7 +138,7 @@ async def _clients(
                 async with session.get(f"{url}/metrics", headers=headers) as response:
                     first_bytes.append(time.perf_counter() - started)
                     response.raise_for_status()
-                    # Count and drop the chunks: buffering and joining 60 MiB in this (Python) client
+                    # Count and drop the chunks: buffering and joining a large body in this (Python) client
                     # would cost more than the server's whole response and be measured as its latency.
                     received = 0
                     async for chunk in response.content.iter_any():

@@ -14,7 +14,7 @@ from exporter.collector import CollectionSettings, Collector, RunResult
 from exporter.config import Config
 from exporter.db import Database
 from exporter.errors import ConfigError
-from exporter.exposition import Body, assemble
+from exporter.exposition import Body, Format, assemble
 from exporter.health import DatabaseMonitor
 from exporter.registry import Candidate, LoadedProvider, LoadFailure, load_providers
 from exporter.scheduler import Scheduler
@@ -318,13 +318,14 @@ class Exporter:
 
     def scrape(self, *, openmetrics: bool, gzip: bool) -> Body:
         """Prepared bytes of every snapshot plus live self-metrics; never touches the database."""
-        view = self.store.view()
+        fmt = Format.OPENMETRICS if openmetrics else Format.TEXT
+        prepared = self.store.view(fmt)
         runtime = self.runtime
         if runtime is not None:
             # Snapshots expire between runs; the series gauge says so at once, not at the next run.
             for provider in runtime.providers:
                 self.metrics.provider_series.labels(provider.name).set(self.store.series(provider.name))
-        return assemble(view, self.metrics.render(openmetrics), openmetrics=openmetrics, gzip=gzip)
+        return assemble(prepared, self.metrics.render(fmt), fmt, gzip=gzip)
 
     def collect_once(self) -> list[RunResult]:
         """Run every provider once, one after the other (the `collect` command)."""

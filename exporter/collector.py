@@ -18,8 +18,9 @@ from exporter.db import Database
 from exporter.directory import Directory, Plan, PlatformRule, Shard, load_directory, plan_all, plan_run
 from exporter.durations import format_duration, parse_duration
 from exporter.errors import DatabaseError, ExporterError, FailureReason
+from exporter.exposition import Prepared, prepare
+from exporter.families import FamilyBuilder, Rendered, info_families
 from exporter.registry import LoadedProvider
-from exporter.render import FamilyBuilder, Prepared, Rendered, info_families, prepare
 from exporter.schemacheck import SchemaGuard, SchemaMissing
 from exporter.selfmetrics import SelfMetrics
 from exporter.store import INFO, SnapshotStore

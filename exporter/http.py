@@ -163,15 +163,7 @@ class HttpServer:
                 openmetrics=wants_openmetrics(request.headers.get("Accept")),
                 gzip=wants_gzip(request.headers.get("Accept-Encoding")),
             )
-            response = web.StreamResponse(
-                headers={
-                    "Content-Type": body.content_type,
-                    "Vary": "Accept, Accept-Encoding",
-                    "Cache-Control": "no-store",
-                }
-            )
-            if body.gzip:
-                response.headers["Content-Encoding"] = "gzip"
+            response = web.StreamResponse(headers=body.headers)
             response.content_length = body.length
             await response.prepare(request)
             if request.method != "HEAD":

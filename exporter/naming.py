@@ -1,4 +1,4 @@
-"""Family names and label escaping: the exposition contract of DESIGN §6."""
+"""Family names and label escaping: how provider keys and units become exported names."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The exporter's own metrics (DESIGN §6 names), on a private registry rendered live per scrape."""
+"""The exporter's own metrics (`commerce_exporter_*`), on a private registry rendered live per scrape."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from exporter import __version__
 from exporter.connections import CloseReason
 from exporter.contracts import DropReason
 from exporter.errors import FailureReason
+from exporter.exposition import Format
 
 
 class SelfMetrics:
@@ -123,9 +124,9 @@ class SelfMetrics:
         for drop in DropReason:
             _remove(self.values_dropped, provider, drop.value)
 
-    def render(self, openmetrics: bool) -> bytes:
+    def render(self, fmt: Format) -> bytes:
         """Exposition of the self-metrics; OpenMetrics output ends with `# EOF`."""
-        return generate_openmetrics(self.registry) if openmetrics else generate_text(self.registry)
+        return generate_openmetrics(self.registry) if fmt is Format.OPENMETRICS else generate_text(self.registry)
 
 
 def _remove(metric: Gauge | Counter, *labels: str) -> None:

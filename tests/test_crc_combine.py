@@ -7,7 +7,7 @@ import zlib
 from hypothesis import given
 from hypothesis import strategies as st
 
-from exporter.store import crc32_combine
+from exporter.exposition import crc32_combine
 
 
 @given(st.binary(max_size=300), st.binary(max_size=3000))

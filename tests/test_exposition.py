@@ -6,10 +6,14 @@ import gzip
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine
 
-from exporter.exposition import wants_gzip, wants_openmetrics
+from exporter.exposition import Encoded, Format, assemble, deflate, prepare, wants_gzip, wants_openmetrics
+from exporter.families import Family
 from exporter.registry import discover
+from exporter.store import INFO, SnapshotStore
 from tests.builders import Rows
 from tests.exporting import make_exporter
 
@@ -123,3 +127,83 @@ def test_openmetrics_needs_the_highest_non_zero_quality(accept: str, openmetrics
 def test_gzip_follows_the_quality_values(accept_encoding: str, gzipped: bool) -> None:
     """An explicit gzip;q=0 is a refusal that `*` does not override; `*` alone accepts gzip."""
     assert wants_gzip(accept_encoding) is gzipped
+
+
+def _encoded(pieces: list[bytes]) -> Encoded:
+    """Pieces packaged the way `prepare` packages a family's header and body: each deflated on its own."""
+    return Encoded.of(pieces, [deflate(piece) for piece in pieces])
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    parts=st.lists(st.lists(st.binary(max_size=2000), max_size=4), max_size=5),
+    live=st.binary(max_size=500),
+)
+def test_joined_parts_make_one_gzip_body_equal_to_the_plain_body(parts: list[list[bytes]], live: bytes) -> None:
+    """Parts joined as the store joins snapshots give a gzip body that decompresses to the plain one."""
+    joined = Encoded.join(_encoded(part) for part in parts)
+    plain = assemble(joined, live, Format.TEXT, gzip=False)
+    packed = assemble(joined, live, Format.TEXT, gzip=True)
+    expected = b"".join(piece for part in parts for piece in part) + live
+    assert b"".join(plain.pieces) == expected
+    assert gzip.decompress(b"".join(packed.pieces)) == expected  # verifies the trailer's CRC and length
+    assert (plain.length, packed.length) == (len(expected), len(b"".join(packed.pieces)))
+
+
+def test_response_headers_name_the_format_and_the_encoding() -> None:
+    """The content type comes from the format; gzip bodies say so, plain ones do not."""
+    plain = assemble(_encoded([b"a 1\n"]), b"# EOF\n", Format.OPENMETRICS, gzip=False)
+    packed = assemble(_encoded([b"a 1\n"]), b"b 2\n", Format.TEXT, gzip=True)
+    assert plain.headers["Content-Type"] == "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    assert "Content-Encoding" not in plain.headers
+    assert packed.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8"
+    assert packed.headers["Content-Encoding"] == "gzip"
+
+
+def _family(name: str, body: bytes, info: bool = False) -> Family:
+    return Family(name, f"Help of {name}.", info, body, body.count(b"\n"))
+
+
+def test_formats_differ_only_in_help_and_type_lines() -> None:
+    """Families come out sorted by name; an info family is a `_info` gauge in text and type info in OpenMetrics."""
+    prepared = prepare(
+        [
+            _family("ns_vendor_orders", b'ns_vendor_orders{vendor="a"} 1\n'),
+            _family("ns_vendor_tier_info", b'ns_vendor_tier_info{vendor="a",value="gold"} 1\n', info=True),
+            _family("ns_platform_orders", b'ns_platform_orders{platform="p"} 2\n'),
+        ]
+    )
+    assert b"".join(prepared.formats[Format.TEXT].plain) == (
+        b"# HELP ns_platform_orders Help of ns_platform_orders.\n# TYPE ns_platform_orders gauge\n"
+        b'ns_platform_orders{platform="p"} 2\n'
+        b"# HELP ns_vendor_orders Help of ns_vendor_orders.\n# TYPE ns_vendor_orders gauge\n"
+        b'ns_vendor_orders{vendor="a"} 1\n'
+        b"# HELP ns_vendor_tier_info Help of ns_vendor_tier_info.\n# TYPE ns_vendor_tier_info gauge\n"
+        b'ns_vendor_tier_info{vendor="a",value="gold"} 1\n'
+    )
+    assert b"".join(prepared.formats[Format.OPENMETRICS].plain) == (
+        b"# HELP ns_platform_orders Help of ns_platform_orders.\n# TYPE ns_platform_orders gauge\n"
+        b'ns_platform_orders{platform="p"} 2\n'
+        b"# HELP ns_vendor_orders Help of ns_vendor_orders.\n# TYPE ns_vendor_orders gauge\n"
+        b'ns_vendor_orders{vendor="a"} 1\n'
+        b"# HELP ns_vendor_tier Help of ns_vendor_tier_info.\n# TYPE ns_vendor_tier info\n"
+        b'ns_vendor_tier_info{vendor="a",value="gold"} 1\n'
+    )
+    assert prepared.series == 3
+    assert prepared.names == {"ns_platform_orders", "ns_vendor_orders", "ns_vendor_tier_info", "ns_vendor_tier"}
+
+
+def test_republishing_the_same_exposition_moves_its_deadline_without_a_rebuild() -> None:
+    """The info metrics, published again after every run, keep the combined view and stay served."""
+    clock = [0.0]
+    store = SnapshotStore(lambda: clock[0])
+    info = prepare([_family("ns_vendor_info", b'ns_vendor_info{vendor="a"} 1\n', info=True)])
+    store.publish(INFO, info, 10)
+    view = store.view(Format.TEXT)
+    clock[0] = 8.0
+    store.publish(INFO, info, 10)
+    assert store.view(Format.TEXT) is view
+    clock[0] = 12.0  # past the first deadline, before the second
+    assert store.view(Format.TEXT) is view
+    clock[0] = 18.0
+    assert store.view(Format.TEXT).length == 0

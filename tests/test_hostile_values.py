@@ -16,8 +16,9 @@ from sqlalchemy import create_engine
 
 from exporter.contracts import MetricValue
 from exporter.directory import Directory, PlatformInfo, Shard, VendorInfo, plan_run
+from exporter.exposition import Format, prepare
+from exporter.families import FamilyBuilder
 from exporter.registry import Candidate
-from exporter.render import FamilyBuilder, prepare
 from tests.builders import NOW, Rows
 from tests.exporting import FixedClock, make_exporter
 
@@ -149,7 +150,7 @@ def _render(
     builder.add_platforms(plan, {platform.id: platform_values})
     rendered = builder.build()
     prepared = prepare(rendered.families)
-    return b"".join(prepared.text).decode("utf-8"), rendered.dropped
+    return b"".join(prepared.formats[Format.TEXT].plain).decode("utf-8"), rendered.dropped
 
 
 def _owner_labels(scope: str, platform: PlatformInfo, vendor: VendorInfo) -> dict[str, str]:

@@ -1,11 +1,9 @@
-"""Provider values → prepared exposition bytes (both formats, plain and deflated), once per run."""
+"""Provider values → metric families: the text of every sample line, built once per run."""
 
 from __future__ import annotations
 
-import logging
 import math
 import sys
-import zlib
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -13,104 +11,34 @@ from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal
 
 from exporter.contracts import Dropped, DropReason, MetricValue, Scope
 from exporter.directory import Directory, Plan
-from exporter.naming import (
-    escape_help_openmetrics,
-    escape_help_text,
-    escape_label_value,
-    family_name,
-)
-
-log = logging.getLogger(__name__)
-
-DEFLATE_LEVEL = 1
-"""Level 1 compresses exposition text about 15:1 at a third of the cost of the default level."""
+from exporter.naming import escape_label_value, family_name
+from exporter.values import SCALARS, Drops, is_text, utf8, well_formed_fields
 
 
 @dataclass(frozen=True, slots=True)
 class Family:
-    """One metric family: its name, HELP text, kind and the rendered sample lines."""
+    """One metric family: its name, HELP text, kind and the rendered sample lines.
+
+    Sample lines read the same in the 0.0.4 text format and in OpenMetrics; only the HELP and
+    TYPE lines differ, and `exporter.exposition` writes those per format.
+    """
 
     name: str
     help: str
     info: bool
+    """An info family: `<base>_info` (a gauge) in the text format, `<base>` (type info) in OpenMetrics."""
     body: bytes
     series: int
 
-
-def deflate(data: bytes) -> bytes:
-    """Raw deflate ending on a byte boundary without a final block, so pieces concatenate."""
-    compressor = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -zlib.MAX_WBITS)
-    return compressor.compress(data) + compressor.flush(zlib.Z_SYNC_FLUSH)
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """The exposition of one snapshot, ready to be copied into responses.
-
-    Sample lines are identical in the 0.0.4 text format and OpenMetrics, so each family's body
-    is stored once and shared by both formats; only the HELP/TYPE headers differ.
-    """
-
-    text: tuple[bytes, ...] = ()
-    openmetrics: tuple[bytes, ...] = ()
-    text_deflated: tuple[bytes, ...] = ()
-    openmetrics_deflated: tuple[bytes, ...] = ()
-    series: int = 0
-    names: frozenset[str] = frozenset()
-    text_crc: int = 0
-    text_length: int = 0
-    openmetrics_crc: int = 0
-    openmetrics_length: int = 0
-    """CRC-32 and length of each format's bytes: a gzip trailer is combined from these, never recomputed."""
+    @property
+    def names(self) -> frozenset[str]:
+        """The names this family takes in either format."""
+        return owned_names(self.name, self.info)
 
 
-def _crc(pieces: Iterable[bytes]) -> tuple[int, int]:
-    crc = length = 0
-    for piece in pieces:
-        crc = zlib.crc32(piece, crc)
-        length += len(piece)
-    return crc, length
-
-
-def prepare(families: Iterable[Family]) -> Prepared:
-    """Headers per format, bodies shared, every piece also deflated (sync-flushed)."""
-    text: list[bytes] = []
-    openmetrics: list[bytes] = []
-    text_z: list[bytes] = []
-    openmetrics_z: list[bytes] = []
-    series = 0
-    names: set[str] = set()
-    for family in sorted(families, key=lambda f: f.name):
-        if family.info:
-            base = family.name.removesuffix("_info")
-            text_header = f"# HELP {family.name} {escape_help_text(family.help)}\n# TYPE {family.name} gauge\n"
-            om_header = f"# HELP {base} {escape_help_openmetrics(family.help)}\n# TYPE {base} info\n"
-            names.update((family.name, base))
-        else:
-            text_header = f"# HELP {family.name} {escape_help_text(family.help)}\n# TYPE {family.name} gauge\n"
-            om_header = f"# HELP {family.name} {escape_help_openmetrics(family.help)}\n# TYPE {family.name} gauge\n"
-            names.add(family.name)
-        body_z = deflate(family.body)
-        text_bytes, om_bytes = text_header.encode(), om_header.encode()
-        text += (text_bytes, family.body)
-        openmetrics += (om_bytes, family.body)
-        text_z += (deflate(text_bytes), body_z)
-        openmetrics_z += (deflate(om_bytes), body_z)
-        series += family.series
-    text_crc, text_length = _crc(text)
-    openmetrics_crc, openmetrics_length = _crc(openmetrics)
-    return Prepared(
-        text=tuple(text),
-        openmetrics=tuple(openmetrics),
-        text_deflated=tuple(text_z),
-        openmetrics_deflated=tuple(openmetrics_z),
-        series=series,
-        names=frozenset(names),
-        text_crc=text_crc,
-        text_length=text_length,
-        openmetrics_crc=openmetrics_crc,
-        openmetrics_length=openmetrics_length,
-    )
+def owned_names(name: str, info: bool) -> frozenset[str]:
+    """An info family is `<base>` in OpenMetrics and `<base>_info` in text: it owns both names."""
+    return frozenset((name, name.removesuffix("_info"))) if info else frozenset((name,))
 
 
 def format_number(value: int | float | Decimal | None, scale: int) -> str | None:
@@ -155,16 +83,6 @@ _DECIMAL_EXACT = 30
 """Decimals whose exponent is within ±30 are written exactly (money, counts); others as floats."""
 
 
-def _utf8(text: str) -> str:
-    """`text` with anything UTF-8 cannot encode (lone surrogates) replaced by "?"."""
-    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
-
-
-def _is_text(text: str) -> bool:
-    """Encodable as UTF-8: a lone surrogate is not text, and cannot be a label value."""
-    return text.isascii() or _utf8(text) == text
-
-
 @dataclass(eq=False, slots=True)
 class _Accumulator:
     """One family being built: text chunks in output order and the number of samples in them."""
@@ -192,8 +110,6 @@ class _Target:
     """Vendor id → the sample's text after `vendor="` (the vendor code onwards), for every platform."""
 
 
-_SCALARS = (bool, int, float, Decimal, str)
-
 Signature = tuple[object, ...]
 """(key, category, label, description, unit, period, is-info) of a value: equal signatures render alike."""
 
@@ -213,11 +129,11 @@ class FamilyBuilder:
     `taken` holds names other providers (and the info metrics) own: a value that maps onto
     one is dropped as a name collision, never exported as a clashing family.
 
-    Speed (10,000 vendors × 2 platforms × 30 keys is 600,000 lines per run): a provider returns
-    the same few keys for every vendor, so everything that depends only on a value's signature
-    (validation, family name, collisions, HELP, the label text up to the owner) is resolved once
-    per run. Per value, only the text from the vendor code to the end of the line is built, once
-    for all platforms; per platform and family, `prefix.join(texts)` then writes every line in C.
+    Built for hundreds of thousands of lines per run: a provider returns the same few keys for
+    every vendor, so everything that depends only on a value's signature (validation, family
+    name, collisions, HELP, the label text up to the owner) is resolved once per run. Per value,
+    only the text from the vendor code to the end of the line is built, once for all platforms;
+    per platform and family, `prefix.join(texts)` then writes every line in C.
     """
 
     def __init__(
@@ -235,48 +151,19 @@ class FamilyBuilder:
         self.refresh = refresh
         self.allowed = frozenset(allowed_keys) if allowed_keys is not None else None
         self.taken = frozenset(taken)
-        self.quiet = frozenset(quiet)
-        """Reasons not to log (the caller logged them in an earlier run); they are still counted."""
+        self.drops = Drops(provider, quiet)
         self.families: dict[str, _Accumulator] = {}
         self.claimed: set[str] = set()
-        self.dropped: Counter[DropReason] = Counter()
-        self.invalid = 0
         self._signatures: dict[Scope, dict[Signature, _Target | DropReason]] = {scope: {} for scope in Scope}
         self._heads: dict[str, _Target] = {}
 
-    def _drop(self, reason: DropReason, value: object, detail: str, count: int = 1) -> None:
-        first = reason not in self.dropped
-        self.dropped[reason] += count
-        if reason is DropReason.INVALID:
-            self.invalid += count
-        if first and reason not in self.quiet:
-            log.warning("provider %s: value dropped (%s): %s: %r", self.provider, reason, detail, value)
-
-    def _dropped_by_data(self, dropped: Dropped) -> None:
-        """A provider's own count of database values it left out of a value."""
-        if type(dropped.reason) is DropReason and type(dropped.count) is int and dropped.count > 0:
-            self._drop(dropped.reason, dropped.key, _DATA_DETAIL.get(dropped.reason, "left out"), dropped.count)
-        else:
-            self._drop(DropReason.INVALID, dropped, "a Dropped record needs a DropReason and a positive count")
-
-    def _unexported(self, values: Iterable[object], reason: DropReason, owner: str) -> None:
-        """Count the values of a vendor or platform that has no label, so none of them is exported."""
-        count = 0
-        for value in values:
-            if type(value) is Dropped:
-                self._dropped_by_data(value)
-            else:
-                count += 1
-        if count:
-            self._drop(reason, owner, f"{count} value(s) of an owner without a usable code", count)
-
     def _resolve(self, scope: Scope, value: MetricValue, is_info: bool) -> _Target | DropReason:
         """The target of a signature seen for the first time in this run, or why it cannot go out."""
-        if not _well_formed_fields(value):
+        if not well_formed_fields(value):
             return DropReason.INVALID
         if self.allowed is not None and value.key not in self.allowed:
             return DropReason.NOT_ALLOWED
-        if not (_is_text(value.key) and _is_text(value.category) and _is_text(value.period or "")):
+        if not (is_text(value.key) and is_text(value.category) and is_text(value.period or "")):
             return DropReason.INVALID  # these become label values, which must be text
         target = family_name(self.namespace, scope, value.key, value.unit)
         name = target.name
@@ -284,12 +171,11 @@ class FamilyBuilder:
             name = f"{name}_info"
         accumulator = self.families.get(name)
         if accumulator is None:
-            # An info family is `<base>` in OpenMetrics and `<base>_info` in text: it owns both.
-            claims = {name, name.removesuffix("_info")} if is_info else {name}
+            claims = owned_names(name, is_info)
             if claims & self.taken or claims & self.claimed:
                 return DropReason.NAME_COLLISION
             self.claimed |= claims
-            help_text = _utf8(
+            help_text = utf8(
                 f"{value.description or value.label} Refreshed every {self.refresh} by the {self.provider} provider."
             )
             accumulator = self.families[name] = _Accumulator(name, value.key, is_info, help_text)
@@ -310,54 +196,56 @@ class FamilyBuilder:
         """(target, text after the owner labels) of one owner's values, in the order given.
 
         With `vendor` (id, quoted code), each sample is stored on its target for every platform
-        instead, and nothing is returned: that is the hot path, 10^5 values per run.
+        instead, and nothing is returned: that is the hot path, once per value of every vendor.
         """
         signatures = self._signatures[scope]
+        drops = self.drops
         entries: list[tuple[_Target, str]] = []
         vendor_id, quoted = vendor if vendor is not None else (0, "")
         seen: set[tuple[str, str]] = set()
         for value in values:
             if type(value) is not MetricValue and not isinstance(value, MetricValue):
                 if type(value) is Dropped:
-                    self._dropped_by_data(value)
+                    drops.by_data(value)
                 else:
-                    self._drop(DropReason.INVALID, value, "not a well-formed MetricValue")
+                    drops.malformed(value)
                 continue
             number = value.value
             kind = type(number)
-            is_info = kind is str
-            if not (kind is int or kind is Decimal or kind is float or is_info or number is None):
-                if not isinstance(number, _SCALARS):
-                    self._drop(DropReason.INVALID, value, "not a well-formed MetricValue")
-                    continue
+            if kind is int or kind is Decimal or kind is float or kind is str or number is None:
+                is_info = kind is str
+            elif isinstance(number, SCALARS):
                 is_info = isinstance(number, str)
+            else:
+                drops.malformed(value)
+                continue
             signature = (value.key, value.category, value.label, value.description, value.unit, value.period, is_info)
             try:
                 target = signatures.get(signature)
             except TypeError:  # an unhashable field: certainly not a well-formed value
-                self._drop(DropReason.INVALID, value, "not a well-formed MetricValue")
+                drops.malformed(value)
                 continue
             if target is None:
                 target = signatures[signature] = self._resolve(scope, value, is_info)
-            if type(target) is not _Target:
-                self._reject(target, value)  # type: ignore[arg-type]
+            if not isinstance(target, _Target):
+                drops.rejected(target, value)
                 continue
             slot = target.slot
             if slot in seen:
-                self._drop(DropReason.DUPLICATE, value.key, "same key twice for one owner")
+                drops.add(DropReason.DUPLICATE, value.key, "same key twice for one owner")
                 continue
             seen.add(slot)
-            if is_info:
-                if not _is_text(number):  # type: ignore[arg-type]
-                    self._drop(DropReason.INVALID, value, "label value is not valid Unicode text")
+            if isinstance(number, str):
+                if not is_text(number):
+                    drops.add(DropReason.INVALID, value, "label value is not valid Unicode text")
                     continue
-                tail = f',value="{escape_label_value(number)}"}} 1\n'  # type: ignore[arg-type]
-            elif kind is int and target.scale == 1 and _FLOAT_MIN <= number <= _FLOAT_MAX:  # type: ignore[operator]
+                tail = f',value="{escape_label_value(number)}"}} 1\n'
+            elif type(number) is int and target.scale == 1 and _FLOAT_MIN <= number <= _FLOAT_MAX:
                 tail = f"}} {number}\n"
             else:
-                text = None if number is None else format_number(number, target.scale)  # type: ignore[arg-type]
+                text = None if number is None else format_number(number, target.scale)
                 if text is None:
-                    self._drop(DropReason.NON_FINITE, value.key, "NaN, infinity or None")
+                    drops.add(DropReason.NON_FINITE, value.key, "NaN, infinity or None")
                     continue
                 tail = f"}} {text}\n"
             if vendor is None:
@@ -365,14 +253,6 @@ class FamilyBuilder:
             else:
                 target.samples[vendor_id] = quoted + tail
         return entries
-
-    def _reject(self, reason: DropReason, value: MetricValue) -> None:
-        if reason is DropReason.NOT_ALLOWED:
-            self.dropped[reason] += 1  # configured, not a problem: no log line
-        elif reason is DropReason.NAME_COLLISION:
-            self._drop(reason, value.key, "the family name is already exported for another key or provider")
-        else:
-            self._drop(reason, value, "not a well-formed MetricValue")
 
     def add_vendors(self, directory: Directory, plan: Plan, values: Mapping[int, Iterable[object]]) -> None:
         """Vendor values, computed once per vendor, written under every platform the vendor is on.
@@ -395,14 +275,14 @@ class FamilyBuilder:
             problem = vendor.problem if vendor.code is None else orphans.get(vendor_id)
             if problem is not None or vendor.code is None:
                 reason = problem or DropReason.MISSING_CODE
-                self._unexported(values.get(vendor_id, ()), reason, f"vendor id {vendor_id}")
+                self.drops.unexported(values.get(vendor_id, ()), reason, f"vendor id {vendor_id}")
                 continue
-            quoted = _utf8(escape_label_value(vendor.code)) + '"'
+            quoted = utf8(escape_label_value(vendor.code)) + '"'
             self._entries(Scope.VENDOR, values.get(vendor_id, ()), (vendor_id, quoted))
         targets = [t for t in self._heads.values() if t.samples]  # creation order: stable run to run
         for platform, code in platforms:
             members = plan.vendors_by_platform.get(platform.id, ())
-            owner = f'platform="{_utf8(escape_label_value(code))}",vendor="'
+            owner = f'platform="{utf8(escape_label_value(code))}",vendor="'
             for target in targets:
                 samples = target.samples
                 if len(samples) == len(plan.vendor_ids):
@@ -421,9 +301,9 @@ class FamilyBuilder:
         for platform in plan.platforms:
             if platform.code is None:
                 reason = platform.problem or DropReason.MISSING_CODE
-                self._unexported(values.get(platform.id, ()), reason, f"platform id {platform.id}")
+                self.drops.unexported(values.get(platform.id, ()), reason, f"platform id {platform.id}")
                 continue
-            owner = f'platform="{_utf8(escape_label_value(platform.code))}"'
+            owner = f'platform="{utf8(escape_label_value(platform.code))}"'
             for target, tail in self._entries(Scope.PLATFORM, values.get(platform.id, ())):
                 target.family.chunks.append((target.head + owner + tail).encode())
                 target.family.series += 1
@@ -433,27 +313,7 @@ class FamilyBuilder:
         families = [
             Family(a.name, a.help, a.info, b"".join(a.chunks), a.series) for a in self.families.values() if a.series
         ]
-        return Rendered(families, self.dropped, self.invalid)
-
-
-_DATA_DETAIL = {
-    DropReason.CURRENCY: "revenue orders whose currency is NULL, blank or not a three-letter code",
-    DropReason.AMOUNT: "revenue orders whose total is NULL, NaN or infinite",
-    DropReason.NEGATIVE_STOCK: "inventory rows with a negative quantity or reservation, counted as 0",
-}
-
-
-def _well_formed_fields(value: MetricValue) -> bool:
-    """Types of the fields a renderer relies on (the value itself is checked per sample)."""
-    return (
-        isinstance(value.key, str)
-        and bool(value.key.strip())
-        and isinstance(value.category, str)
-        and isinstance(value.label, str)
-        and (value.description is None or isinstance(value.description, str))
-        and (value.unit is None or isinstance(value.unit, str))
-        and (value.period is None or isinstance(value.period, str))
-    )
+        return Rendered(families, self.drops.counts, self.drops.invalid)
 
 
 def info_families(namespace: str, directory: Directory, plan: Plan, *, platforms: bool, vendors: bool) -> list[Family]:
