@@ -22,8 +22,8 @@ from exporter import __version__
 from exporter.app import Exporter
 from exporter.config import Config, load_config
 from exporter.db import Database
+from exporter.discovery import discover, instantiate, load_providers
 from exporter.errors import ConfigError, DatabaseError, ProviderLoadError
-from exporter.registry import discover, instantiate, load_providers
 from exporter.schema import REFERENCE_LAYOUT, Layout, build_tables
 from exporter.schemacheck import check_schema
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
+from exporter.discovery import discover
 from exporter.exposition import wants_gzip, wants_openmetrics
-from exporter.registry import discover
 from tests.builders import Rows
 from tests.exporting import make_exporter
 

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine
 
 from exporter.contracts import MetricValue
 from exporter.directory import Directory, PlatformInfo, Shard, VendorInfo, plan_run
-from exporter.registry import Candidate
+from exporter.discovery import Candidate
 from exporter.render import FamilyBuilder, prepare
 from tests.builders import NOW, Rows
 from tests.exporting import FixedClock, make_exporter

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
-from exporter.registry import Candidate, discover, instantiate
+from exporter.discovery import Candidate, discover, instantiate
 from tests.adversarial import build_world
 from tests.builders import NOW, Rows
 from tests.exporting import Exposition, FixedClock, LabelSet, collect

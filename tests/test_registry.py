@@ -19,8 +19,8 @@ from exporter.contracts import (
     MetricsProviderProtocol,
     MetricValue,
 )
+from exporter.discovery import Candidate, discover, instantiate, load_providers
 from exporter.errors import ConfigError
-from exporter.registry import Candidate, discover, instantiate, load_providers
 from tests.builders import Rows
 from tests.exporting import collect
 from tests.layouts import LayoutDatabase

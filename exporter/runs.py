@@ -16,9 +16,9 @@ from exporter.clock import Clock, utc_naive
 from exporter.contracts import DATA_REASONS, DropReason, MetricsContext
 from exporter.db import Database
 from exporter.directory import Directory, Plan, PlatformRule, Shard, load_directory, plan_all, plan_run
+from exporter.discovery import LoadedProvider
 from exporter.durations import format_duration, parse_duration
 from exporter.errors import DatabaseError, ExporterError, FailureReason
-from exporter.registry import LoadedProvider
 from exporter.render import FamilyBuilder, Prepared, Rendered, info_families, prepare
 from exporter.schemacheck import SchemaGuard, SchemaMissing
 from exporter.selfmetrics import SelfMetrics
@@ -116,7 +116,7 @@ def _as_list(result: Any) -> list[Any]:
     raise MalformedOutput(f"expected a list of MetricValue, got {type(result).__name__}")
 
 
-class Collector:
+class ProviderRunner:
     """Runs providers against the database and publishes their rendered snapshots."""
 
     def __init__(
