@@ -11,6 +11,7 @@ from statistics import median
 from typing import Any
 
 from bench.capture import captured, replay
+from exporter.adapter import adapt
 from exporter.app import Exporter, Runtime
 from exporter.clock import Clock
 from exporter.config import Config, parse_config
@@ -140,7 +141,7 @@ def measure_per_vendor(runtime: Runtime, figures: list[ProviderFigures], repeat:
     by_name = {f.name: f for f in figures}
     for _ in range(repeat):
         for provider in runtime.providers:
-            seed = dataclasses.replace(provider, provider=SeedOnly(provider.provider))
+            seed = dataclasses.replace(provider, provider=adapt(provider.name, SeedOnly(provider.provider.impl)))
             with captured(engine) as statements:
                 started = time.perf_counter()
                 result = runtime.runner.run(seed)

@@ -279,9 +279,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
         except ProviderLoadError as err:
             print(f"{candidate.name}\tFAILED\t{candidate.origin}\t{err}")
             continue
-        keys = getattr(provider, "metric_keys", None) or []
-        bulk = "bulk" if hasattr(provider, "get_vendor_metrics_bulk") else "per-vendor"
-        print(f"{candidate.name}\t{bulk}\t{candidate.origin}\t{', '.join(keys)}")
+        print(f"{candidate.name}\t{provider.calls}\t{candidate.origin}\t{', '.join(provider.metric_keys)}")
     return EXIT_OK
 
 

@@ -130,7 +130,7 @@ def test_provider_needs_cover_every_statement_path() -> None:
 
 def test_every_built_in_provider_declares_what_it_reads() -> None:
     """All seven built-ins implement schema_requirements; orders and marketplace also name their status columns."""
-    providers = {c.name: instantiate(c) for c in discover()}
+    providers = {c.name: instantiate(c).impl for c in discover()}
     assert all(isinstance(p, SchemaAwareProvider) for p in providers.values())
     assert {name for name, p in providers.items() if isinstance(p, KnownValuesProvider)} == {"orders", "marketplace"}
 

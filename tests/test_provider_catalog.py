@@ -126,7 +126,7 @@ def test_every_call_path_matches_the_reference(
 ) -> None:
     """Per-vendor calls and the two separate bulk calls export exactly what the combined call does: the reference."""
     candidates = [
-        Candidate(c.name, "test", lambda c=c: lambda: wrapper(instantiate(c)))  # type: ignore[misc]
+        Candidate(c.name, "test", lambda c=c: lambda: wrapper(instantiate(c).impl))  # type: ignore[misc]
         for c in discover()
     ]
     rows, exposition = _collect_world(layout_database(layout), candidates=candidates)
