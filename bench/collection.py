@@ -48,7 +48,7 @@ class ProviderFigures:
         return median(self.floor)
 
 
-class SeedOnly:
+class PerVendorOnly:
     """Hides a provider's bulk methods, so the runner calls it once per vendor and per platform."""
 
     def __init__(self, provider: Any) -> None:
@@ -136,15 +136,16 @@ def _breakdown(runtime: Runtime, provider: LoadedProvider, item: ProviderFigures
 
 
 def measure_per_vendor(runtime: Runtime, figures: list[ProviderFigures], repeat: int) -> None:
-    """The seed protocol through the same runner: one call per vendor and per platform."""
+    """The per-vendor methods through the same runner: one call per vendor and per platform."""
     engine = runtime.database.engine
     by_name = {f.name: f for f in figures}
     for _ in range(repeat):
         for provider in runtime.providers:
-            seed = dataclasses.replace(provider, provider=adapt(provider.name, SeedOnly(provider.provider.impl)))
+            adapted = adapt(provider.name, PerVendorOnly(provider.provider.impl))
+            per_vendor = dataclasses.replace(provider, provider=adapted)
             with captured(engine) as statements:
                 started = time.perf_counter()
-                result = runtime.runner.run(seed)
+                result = runtime.runner.run(per_vendor)
                 elapsed = time.perf_counter() - started
             if not result.ok:
                 raise RuntimeError(f"provider {provider.name} (per vendor) failed: {result.error}")

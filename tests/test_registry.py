@@ -29,7 +29,7 @@ BUILT_IN = {"tenancy", "customers", "cms", "catalog", "inventory", "orders", "ma
 
 
 class Echo:
-    """A minimal third-party provider (seed protocol only)."""
+    """A minimal third-party provider (the required protocol only)."""
 
     metrics_category = "echo"
 
