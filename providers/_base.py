@@ -111,9 +111,14 @@ def default_context(now: datetime | None = None, period: str = "30d") -> Metrics
 
 
 _FIELDS = tuple(f.name for f in fields(MetricValue))
-_VALUE_AT = _FIELDS.index("value")
+if _FIELDS[:2] != ("key", "value"):  # `metric` passes these two by position, the others from a template
+    raise TypeError(f"MetricValue must declare key and value first, not {_FIELDS[:2]}")
+
+Template = tuple[Any, ...]
+"""The fields of a `MetricValue` after `key` and `value`, in the order the dataclass declares them."""
+
 _from_template: Callable[..., MetricValue] = MetricValue
-"""`MetricValue` called with a template's fields around a value (their types were checked in `_template`)."""
+"""`MetricValue` called with key, value and a template (whose types were checked when `_template` made it)."""
 
 Output = Sequence[MetricValue | Dropped]
 """The values of one owner, with counts of what the data made the provider leave out."""
@@ -141,8 +146,11 @@ class GroupedProvider:
 
     category: ClassVar[str]
     CATALOG: ClassVar[Mapping[str, Spec]]
-    _templates: ClassVar[dict[tuple[str, str | None, str], tuple[tuple[Any, ...], tuple[Any, ...]]]] = {}
-    """`_template` by (key, unit, period); one per class, as the catalog is (bounded: keys × currencies × periods)."""
+    _templates: ClassVar[dict[str, dict[str | tuple[str, str], Template]]] = {}
+    """`_template` by period, then by key (or (key, unit) when a unit is given); one per class, as the catalog.
+
+    Bounded: periods come from the config, units are the catalog's or currency codes (three letters).
+    """
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -169,13 +177,13 @@ class GroupedProvider:
     def metric(self, key: str, value: MetricScalar, context: MetricsContext, *, unit: str | None = None) -> MetricValue:
         """A `MetricValue` for `key`, labelled from the catalog."""
         try:
-            head, tail = self._templates[key, unit, context.period]
+            tail = self._templates[context.period][key if unit is None else (key, unit)]
         except KeyError:
-            head, tail = self._templates[key, unit, context.period] = self._template(key, unit, context.period)
-        return _from_template(*head, value, *tail)
+            tail = self._template(key, unit, context.period)
+        return _from_template(key, value, *tail)
 
-    def _template(self, key: str, unit: str | None, period: str) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-        """The fields of `key`'s values other than `value`: (those declared before it, those after it).
+    def _template(self, key: str, unit: str | None, period: str) -> Template:
+        """The fields of `key`'s values after `key` and `value`, in declaration order (cached).
 
         `metric` runs for every value of every vendor, where binding the fields by keyword would
         cost about as much again as building the value. So they are set by keyword here, once per
@@ -193,8 +201,9 @@ class GroupedProvider:
             unit=unit or spec.unit,
             period=period if spec.windowed else None,
         )
-        row = tuple(getattr(template, name) for name in _FIELDS)
-        return row[:_VALUE_AT], row[_VALUE_AT + 1 :]
+        made = tuple(getattr(template, name) for name in _FIELDS[2:])
+        self._templates.setdefault(period, {})[key if unit is None else (key, unit)] = made
+        return made
 
     def schema_requirements(self, t: SchemaTables) -> list[Column[Any]]:
         """Every column the provider's statements read, found by walking them (every scope and path)."""
