@@ -12,6 +12,9 @@ Which methods serve `compute`, chosen at load time:
 - otherwise, per scope, the bulk method when present (`get_vendor_metrics_bulk`,
   `get_platform_metrics_bulk`), else one call per vendor (`get_vendor_metrics`) or per platform
   (`get_platform_metrics`). A scope with no ids is not asked at all.
+
+`Dropped` records need no detection: they travel in the value lists, from whichever method
+returned them, and rendering counts them.
 """
 
 from __future__ import annotations
