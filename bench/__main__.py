@@ -77,7 +77,7 @@ def bench_one(size_name: str, backend: str, args: argparse.Namespace) -> dict[st
                 measure_per_vendor(runtime, figures, args.per_vendor_repeat)
             _say(f"render vs. generate_latest, {args.repeat} repeat(s)")
             computed = computed_values(runtime, runtime.providers)
-            render = measure_render(runtime.collector, runtime.providers, computed, args.repeat)
+            render = measure_render(runtime.runner, runtime.providers, computed, args.repeat)
             del computed
         gc.collect()
         scrape = None

@@ -11,13 +11,14 @@ from statistics import median
 from typing import Any
 
 from bench.capture import captured, replay
+from exporter.adapter import adapt
 from exporter.app import Exporter, Runtime
 from exporter.clock import Clock
-from exporter.collector import Computed
 from exporter.config import Config, parse_config
 from exporter.contracts import MetricsContext, MetricValue
 from exporter.directory import load_directory
-from exporter.registry import LoadedProvider
+from exporter.discovery import LoadedProvider
+from exporter.runs import Computed
 from exporter.selfmetrics import SelfMetrics
 
 
@@ -47,8 +48,8 @@ class ProviderFigures:
         return median(self.floor)
 
 
-class SeedOnly:
-    """Hides a provider's bulk methods, so the collector calls it once per vendor and per platform."""
+class PerVendorOnly:
+    """Hides a provider's bulk methods, so the runner calls it once per vendor and per platform."""
 
     def __init__(self, provider: Any) -> None:
         self._provider = provider
@@ -80,7 +81,7 @@ def bench_config(url: str, schema: dict[str, Any] | None = None) -> Config:
 
 @contextmanager
 def exporter_runtime(url: str, schema: dict[str, Any] | None = None, clock: Clock | None = None) -> Iterator[Runtime]:
-    """An exporter built from `bench_config` (not scheduled): its collector, store and providers."""
+    """An exporter built from `bench_config` (not scheduled): its runner, store and providers."""
     config = bench_config(url, schema)
     exporter = Exporter(lambda: config, clock=clock, metrics=SelfMetrics(process=False))
     runtime = exporter.build(config)
@@ -94,7 +95,7 @@ def exporter_runtime(url: str, schema: dict[str, Any] | None = None, clock: Cloc
 def warm_up(runtime: Runtime) -> None:
     """One run of every provider, so pages are cached and compiled statements too, for both sides alike."""
     for provider in runtime.providers:
-        result = runtime.collector.run(provider)
+        result = runtime.runner.run(provider)
         if not result.ok:
             raise RuntimeError(f"provider {provider.name} failed: {result.error}")
 
@@ -108,7 +109,7 @@ def measure_collection(runtime: Runtime, repeat: int) -> list[ProviderFigures]:
             item = figures[provider.name]
             with captured(engine) as statements:
                 started = time.perf_counter()
-                result = runtime.collector.run(provider)
+                result = runtime.runner.run(provider)
                 item.runs.append(time.perf_counter() - started)
             if not result.ok:
                 raise RuntimeError(f"provider {provider.name} failed: {result.error}")
@@ -120,30 +121,31 @@ def measure_collection(runtime: Runtime, repeat: int) -> list[ProviderFigures]:
 
 def _breakdown(runtime: Runtime, provider: LoadedProvider, item: ProviderFigures) -> None:
     """Where a run's time goes: the directory, the provider's values (SQL included), rendering."""
-    collector = runtime.collector
+    runner = runtime.runner
     with runtime.database.session() as db:
         started = time.perf_counter()
         load_directory(db)
         item.directory.append(time.perf_counter() - started)
     with runtime.database.session() as db:
         started = time.perf_counter()
-        computed = collector.compute(provider, db)
+        computed = runner.compute(provider, db)
         item.values.append(time.perf_counter() - started)
     started = time.perf_counter()
-    collector.render(provider, computed)
+    runner.render(provider, computed)
     item.render.append(time.perf_counter() - started)
 
 
 def measure_per_vendor(runtime: Runtime, figures: list[ProviderFigures], repeat: int) -> None:
-    """The seed protocol through the same collector: one call per vendor and per platform."""
+    """The per-vendor methods through the same runner: one call per vendor and per platform."""
     engine = runtime.database.engine
     by_name = {f.name: f for f in figures}
     for _ in range(repeat):
         for provider in runtime.providers:
-            seed = dataclasses.replace(provider, provider=SeedOnly(provider.provider))
+            adapted = adapt(provider.name, PerVendorOnly(provider.provider.impl))
+            per_vendor = dataclasses.replace(provider, provider=adapted)
             with captured(engine) as statements:
                 started = time.perf_counter()
-                result = runtime.collector.run(seed)
+                result = runtime.runner.run(per_vendor)
                 elapsed = time.perf_counter() - started
             if not result.ok:
                 raise RuntimeError(f"provider {provider.name} (per vendor) failed: {result.error}")
@@ -151,7 +153,7 @@ def measure_per_vendor(runtime: Runtime, figures: list[ProviderFigures], repeat:
             by_name[provider.name].per_vendor_statements = len(statements.executed)
     # Leave the store as the bulk path makes it.
     for provider in runtime.providers:
-        runtime.collector.run(provider)
+        runtime.runner.run(provider)
 
 
 def computed_values(runtime: Runtime, providers: list[LoadedProvider]) -> dict[str, Computed]:
@@ -159,5 +161,5 @@ def computed_values(runtime: Runtime, providers: list[LoadedProvider]) -> dict[s
     values = {}
     for provider in providers:
         with runtime.database.session() as db:
-            values[provider.name] = runtime.collector.compute(provider, db)
+            values[provider.name] = runtime.runner.compute(provider, db)
     return values

@@ -44,7 +44,7 @@ def _say(message: str) -> None:
 
 def _business(runtime: Runtime) -> bytes:
     """The business and info families of the last runs, as a scrape serves them (text format)."""
-    return b"".join(runtime.collector.store.view(Format.TEXT).plain)
+    return b"".join(runtime.runner.store.view(Format.TEXT).plain)
 
 
 def one_collection(runtime: Runtime) -> dict[str, float]:
@@ -52,7 +52,7 @@ def one_collection(runtime: Runtime) -> dict[str, float]:
     times = {}
     for provider in runtime.providers:
         started = time.perf_counter()
-        result = runtime.collector.run(provider)
+        result = runtime.runner.run(provider)
         times[provider.name] = time.perf_counter() - started
         if not result.ok:
             raise RuntimeError(f"provider {provider.name} failed: {result.error}")

@@ -15,12 +15,12 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector as ClientCollector
 
-from exporter.collector import Collector, Computed
 from exporter.contracts import MetricValue, Scope
+from exporter.discovery import LoadedProvider
 from exporter.durations import format_duration
 from exporter.exposition import Format, Prepared
 from exporter.naming import family_name
-from exporter.registry import LoadedProvider
+from exporter.runs import Computed, ProviderRunner
 from exporter.store import INFO, SnapshotStore
 
 
@@ -50,7 +50,7 @@ class RenderFigures:
 
 
 def render_ours(
-    collector: Collector, providers: Iterable[LoadedProvider], computed: Mapping[str, Computed]
+    collector: ProviderRunner, providers: Iterable[LoadedProvider], computed: Mapping[str, Computed]
 ) -> list[tuple[str, Prepared]]:
     """The exporter's own path, as a collection runs it: values → families → prepared bytes.
 
@@ -185,7 +185,7 @@ def _sample_lines(body: bytes) -> int:
 
 
 def measure_render(
-    collector: Collector,
+    collector: ProviderRunner,
     providers: list[LoadedProvider],
     computed: Mapping[str, Computed],
     repeat: int,

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from exporter.clock import Clock, SystemClock
-from exporter.collector import CollectionSettings, Collector, RunResult
 from exporter.config import Config
 from exporter.db import Database
+from exporter.discovery import Candidate, LoadedProvider, LoadFailure, load_providers
 from exporter.errors import ConfigError
 from exporter.exposition import Body, Format, assemble
 from exporter.health import DatabaseMonitor
-from exporter.registry import Candidate, LoadedProvider, LoadFailure, load_providers
+from exporter.runs import CollectionSettings, ProviderRunner, RunResult
 from exporter.scheduler import Scheduler
 from exporter.selfmetrics import SelfMetrics
 from exporter.store import INFO, SnapshotStore
@@ -35,7 +35,7 @@ class Runtime:
     config: Config
     database: Database
     providers: list[LoadedProvider]
-    collector: Collector
+    runner: ProviderRunner
     monitor: DatabaseMonitor
     web: WebSettings
     failures: list[LoadFailure] = field(default_factory=list)
@@ -67,7 +67,7 @@ def settings_of(config: Config) -> CollectionSettings:
 
 
 class Exporter:
-    """Config → database, providers, collector, monitor, scheduler; `scrape()` serves the store."""
+    """Config → database, providers, runner, monitor, scheduler; `scrape()` serves the store."""
 
     def __init__(
         self,
@@ -107,7 +107,7 @@ class Exporter:
         try:
             loaded = load_providers(config, self.candidates)
             monitor = DatabaseMonitor(database, self.metrics, self.clock, on_recovered=self._refresh_all)
-            collector = Collector(
+            runner = ProviderRunner(
                 database,
                 self.store,
                 self.metrics,
@@ -116,7 +116,7 @@ class Exporter:
                 on_database_error=monitor.suspect,
                 completed=self._completed,
             )
-            runtime = Runtime(config, database, loaded.providers, collector, monitor, web, loaded.failures)
+            runtime = Runtime(config, database, loaded.providers, runner, monitor, web, loaded.failures)
             runtime.scheduler = self._plan(runtime)
         except BaseException:
             database.dispose()
@@ -128,7 +128,7 @@ class Exporter:
         scheduler = Scheduler(runtime.config.collection.concurrency)
         for provider in runtime.providers:
             try:
-                scheduler.add_provider(provider.name, provider.interval, self._runner(runtime, provider))
+                scheduler.add_provider(provider.name, provider.interval, self._job(runtime, provider))
             except (OverflowError, ValueError) as err:
                 raise ConfigError(
                     [(f"providers.{provider.name}", f"cannot schedule a run every {provider.interval}: {err}")]
@@ -148,7 +148,7 @@ class Exporter:
             log.error("provider %s skipped: %s", failure.name, failure.message)
             self.metrics.provider_load_failures.labels(failure.name).inc()
 
-    def _runner(self, runtime: Runtime, provider: LoadedProvider) -> Callable[[], RunResult | None]:
+    def _job(self, runtime: Runtime, provider: LoadedProvider) -> Callable[[], RunResult | None]:
         lock = self._run_locks.setdefault(provider.name, threading.Lock())
 
         def run() -> RunResult | None:
@@ -159,7 +159,7 @@ class Exporter:
             try:
                 if self.runtime is not runtime:
                     return None  # queued before a reload replaced this config: its results would be wrong
-                result = runtime.collector.run(provider)
+                result = runtime.runner.run(provider)
                 if result.ok:
                     runtime.monitor.confirm()  # the database answered: /-/ready need not wait for the backoff
                 return result
@@ -314,7 +314,7 @@ class Exporter:
         runtime = self.runtime
         if runtime is None or runtime.monitor.up is not True:
             return False
-        return all(p.name in runtime.collector.completed for p in runtime.providers)
+        return all(p.name in runtime.runner.completed for p in runtime.providers)
 
     def scrape(self, *, openmetrics: bool, gzip: bool) -> Body:
         """Prepared bytes of every snapshot plus live self-metrics; never touches the database."""
@@ -337,5 +337,5 @@ class Exporter:
         results = []
         for provider in runtime.providers:
             self.metrics.track(provider.name)
-            results.append(runtime.collector.run(provider))
+            results.append(runtime.runner.run(provider))
         return results

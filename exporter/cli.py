@@ -22,8 +22,8 @@ from exporter import __version__
 from exporter.app import Exporter
 from exporter.config import Config, load_config
 from exporter.db import Database
+from exporter.discovery import discover, instantiate, load_providers
 from exporter.errors import ConfigError, DatabaseError, ProviderLoadError
-from exporter.registry import discover, instantiate, load_providers
 from exporter.schema import REFERENCE_LAYOUT, Layout, build_tables
 from exporter.schemacheck import check_schema
 
@@ -284,9 +284,7 @@ def cmd_providers(args: argparse.Namespace) -> int:
         except ProviderLoadError as err:
             print(f"{candidate.name}\tFAILED\t{candidate.origin}\t{err}")
             continue
-        keys = getattr(provider, "metric_keys", None) or []
-        bulk = "bulk" if hasattr(provider, "get_vendor_metrics_bulk") else "per-vendor"
-        print(f"{candidate.name}\t{bulk}\t{candidate.origin}\t{', '.join(keys)}")
+        print(f"{candidate.name}\t{provider.calls}\t{candidate.origin}\t{', '.join(provider.metric_keys)}")
     return EXIT_OK
 
 

@@ -1,4 +1,20 @@
-"""The provider contract: value records, the query context and the provider protocols."""
+"""The provider contract: value records, the query context, the provider protocol and its optional extensions.
+
+A provider is any object that satisfies `MetricsProviderProtocol`. Everything else here is
+optional, and the exporter finds out once, when it loads a provider, which of it a provider
+has (`exporter.adapter`); a run then makes one call for both scopes whatever the provider
+implements. The optional extensions that remain public:
+
+- speed: `BulkMetricsProvider.get_metrics_bulk` (both scopes in one call, so work both share,
+  such as one scan of a table, is done once); or `BulkVendorMetricsProvider` and
+  `BulkPlatformMetricsProvider`, one bulk call per scope. Without any of them the exporter calls
+  `get_vendor_metrics` once per vendor and `get_platform_metrics` once per platform;
+- `ConfigurableProvider`: settings from `providers.<name>.settings`, validated by the provider's model;
+- `SchemaAwareProvider` and `KnownValuesProvider`: what the provider reads, for check-schema and the
+  run-time schema check;
+- `Dropped` records next to a vendor's or platform's values: data the provider left out, counted;
+- a `metric_keys` attribute (a list of keys), listed by `commerce-exporter providers`.
+"""
 
 from __future__ import annotations
 
@@ -33,8 +49,22 @@ class Scope(StrEnum):
 class MetricValue:
     """One value computed by a provider for one vendor or one platform.
 
-    `period` is an extension of the seed record: set it on values that cover the
-    `MetricsContext` window (for example `"30d"`); it is exported as the `period` label.
+    How each field reaches the exposition (`exporter.naming` builds the names):
+
+    - `key`: the `key` label, and the base of the family name (`orders.total` →
+      `<namespace>_<scope>_orders`; a trailing `_total` is dropped, Prometheus keeps it for counters).
+    - `value`: the sample. A number is a gauge sample; a string becomes an info series
+      (`<family>_info{…,value="<text>"} 1`); None, NaN and ±Infinity are dropped and counted.
+    - `category`: the `category` label (the provider's module code).
+    - `unit`: the family name's suffix: a currency code as its lower-case code (`_eur`), `%` as
+      `_ratio` with the value divided by 100, `items`/`count`/empty as nothing.
+    - `description`: the family's HELP text (followed by how often the provider refreshes it).
+    - `label`: a display name. Used as the HELP text only where `description` is None;
+      otherwise not exported.
+    - `period`: the `period` label, on values computed over the `MetricsContext` window (`"30d"`).
+    - `icon`, `trend`, `trend_value`: not exported. They serve a platform's own dashboard
+      (an icon name; a precomputed change against the previous period); Prometheus keeps the
+      history itself, so a trend is a query (`delta(…[30d])`), not a series.
     """
 
     key: str
@@ -92,8 +122,10 @@ class Dropped:
     A bulk method may put these next to the `MetricValue`s of a vendor or a platform:
     `count` database values of that owner were left out of `key` (for example three orders
     without a currency left out of `orders.total_revenue`). They are counted in
-    `commerce_exporter_values_dropped_total{reason}` and never exported. The seed protocol
-    methods (`get_vendor_metrics`, `get_platform_metrics`) return `MetricValue`s only.
+    `commerce_exporter_values_dropped_total{reason}` and never exported. The exporter accepts
+    them in any list a provider returns, but `get_vendor_metrics` and `get_platform_metrics`
+    promise `MetricValue`s to every caller, so the built-in providers return them from their
+    bulk methods only.
     """
 
     key: str
@@ -103,7 +135,11 @@ class Dropped:
 
 @dataclass(frozen=True, slots=True)
 class MetricsContext:
-    """The time window a provider computes windowed values over (naive UTC)."""
+    """The time window a provider computes windowed values over (naive UTC).
+
+    The exporter sets `date_to` to now and `date_from` to now − `period`, both ends inclusive.
+    `include_trends` is always False: trends are not exported (see `MetricValue`).
+    """
 
     date_from: datetime | None = None
     date_to: datetime | None = None
@@ -113,7 +149,11 @@ class MetricsContext:
 
 @runtime_checkable
 class MetricsProviderProtocol(Protocol):
-    """The seed protocol every provider implements: one vendor or one platform per call."""
+    """The protocol every provider implements: one vendor or one platform per call.
+
+    A provider with none of the bulk extensions is called once per vendor and once per
+    platform of a run; it works, but its cost grows with the number of vendors.
+    """
 
     @property
     def metrics_category(self) -> str:
@@ -135,7 +175,11 @@ class MetricsProviderProtocol(Protocol):
 
 @runtime_checkable
 class BulkVendorMetricsProvider(Protocol):
-    """Optional extension: every requested vendor in a constant number of grouped queries."""
+    """Optional extension: every requested vendor in a constant number of grouped queries.
+
+    Used when the provider has no `get_metrics_bulk`; without `get_platform_metrics_bulk` beside
+    it, platforms are still asked one by one.
+    """
 
     def get_vendor_metrics_bulk(
         self, db: Session, vendor_ids: Collection[int], context: MetricsContext
@@ -146,7 +190,7 @@ class BulkVendorMetricsProvider(Protocol):
 
 @runtime_checkable
 class BulkPlatformMetricsProvider(Protocol):
-    """Optional extension: every requested platform in a constant number of grouped queries."""
+    """Optional extension: every requested platform in a constant number of grouped queries (see above)."""
 
     def get_platform_metrics_bulk(
         self, db: Session, platform_ids: Collection[int], context: MetricsContext
@@ -157,10 +201,11 @@ class BulkPlatformMetricsProvider(Protocol):
 
 @runtime_checkable
 class BulkMetricsProvider(Protocol):
-    """Optional extension: vendor and platform values of one run from one call.
+    """Optional extension: vendor and platform values of one run from one call; the preferred one.
 
-    Used instead of the two bulk methods when present, so work both scopes share (one scan
-    of a table, summed per vendor and per platform) is done once per run.
+    Used instead of every other method when present, so work both scopes share (one scan of a
+    table, summed per vendor and per platform) is done once per run. It has the shape of the
+    exporter's own internal call, which every other combination is adapted to.
     """
 
     def get_metrics_bulk(
@@ -175,8 +220,9 @@ class ConfigurableProvider(Protocol):
     """Optional extension: a provider that takes validated settings from the config file.
 
     `settings_model` is a pydantic model class (unknown keys should be forbidden); the
-    registry validates `providers.<name>.settings` with it and passes the instance to
-    `configure` before the first run.
+    exporter validates `providers.<name>.settings` with it when it loads the provider and
+    passes the instance to `configure` before the first run. A provider without it refuses
+    any settings.
     """
 
     settings_model: Any

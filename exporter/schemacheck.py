@@ -34,6 +34,7 @@ from sqlalchemy.exc import NoSuchTableError
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType, TypeEngine
 
+from exporter.adapter import AdaptedProvider
 from exporter.directory import load_directory
 from exporter.schema import SESSION_INFO_KEY, SPECS, KnownValues, SchemaTables, columns_of, store_name
 
@@ -193,17 +194,17 @@ def directory_needs(schema: SchemaTables) -> Needs:
     return Needs(tuple(columns_of(recorder.statements, schema)))
 
 
-def provider_needs(provider: Any, schema: SchemaTables) -> Needs:
+def provider_needs(provider: AdaptedProvider, schema: SchemaTables) -> Needs:
     """What a provider reads, from its `schema_requirements(tables)`; undeclared when it has none.
 
     A provider may return columns and tables (a table alone: it must exist); columns of tables
     outside the reference schema are not checked.
     """
-    declare = getattr(provider, "schema_requirements", None)
-    if not callable(declare):
+    declared = provider.schema_requirements(schema)
+    if declared is None:
         return Needs((), declared=False)
     columns: list[Column[Any]] = []
-    for item in declare(schema):
+    for item in declared:
         if isinstance(item, Table) and schema.reference_name(item) is not None:
             columns.append(item.c.id)  # a table alone: it must exist (its key column stands for it)
         elif isinstance(item, Column) and schema.key_of(item) is not None:
@@ -298,7 +299,7 @@ class SchemaGuard:
         self._failing: set[str] = set()
         self._directory: Needs | None = None
 
-    def needs(self, name: str, provider: Any) -> Needs:
+    def needs(self, name: str, provider: AdaptedProvider) -> Needs:
         """The directory's and the provider's columns (computed once per provider)."""
         with self._lock:
             found = self._needs.get(name)
@@ -310,14 +311,14 @@ class SchemaGuard:
                 self._needs[name] = found
             return found
 
-    def _own_needs(self, name: str, provider: Any) -> Needs:
+    def _own_needs(self, name: str, provider: AdaptedProvider) -> Needs:
         try:
             return provider_needs(provider, self.schema)
         except Exception as err:  # noqa: BLE001 - a third-party declaration may be broken: run it unchecked
             log.warning("provider %s: schema_requirements failed (%s); its own columns are not checked", name, err)
             return Needs((), declared=False)
 
-    def problems(self, name: str, provider: Any, db: Session) -> list[Finding]:
+    def problems(self, name: str, provider: AdaptedProvider, db: Session) -> list[Finding]:
         """What stops `provider` from running (empty: it can run); reflects what is not cached yet."""
         needs = self.needs(name, provider)
         with self._lock:
@@ -500,7 +501,7 @@ def _in_schema_order(columns: Iterable[Column[Any]]) -> tuple[Column[Any], ...]:
 def check_schema(
     db: Session,
     schema: SchemaTables,
-    providers: Mapping[str, Any],
+    providers: Mapping[str, AdaptedProvider],
     *,
     where: str,
     failed: Mapping[str, str] | None = None,
@@ -536,13 +537,12 @@ def check_schema(
         section = Section(f"provider {name}", compare(needs[name], reflected, schema, dialect), needs[name].declared)
         section.remark = remarks.get(name)
         present = {f.key for f in section.findings + directory_section.findings if f.ok}
-        checks = getattr(provider, "known_values", None)
-        for check in checks(schema) if callable(checks) else ():
+        for check in provider.known_values(schema):
             key = schema.key_of(check.column)
             if key in present:
                 found = unknown_values(db, check)
                 counts = tuple(ValueCount(value, rows, check.effect(value)) for value, rows in found)
-                table = cast(Table, check.column.table)
+                table = check.column.table
                 section.values.append(ValuesReport(key or "", f"{_qualified(table)}.{check.column.name}", counts))
         sections[name] = section
     for name, why in (failed or {}).items():

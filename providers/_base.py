@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact
 from fractions import Fraction
@@ -110,6 +110,16 @@ def default_context(now: datetime | None = None, period: str = "30d") -> Metrics
     return MetricsContext(date_from=end - parse_duration(period), date_to=end, period=period)
 
 
+_FIELDS = tuple(f.name for f in fields(MetricValue))
+if _FIELDS[:2] != ("key", "value"):  # `metric` passes these two by position, the others from a template
+    raise TypeError(f"MetricValue must declare key and value first, not {_FIELDS[:2]}")
+
+Template = tuple[Any, ...]
+"""The fields of a `MetricValue` after `key` and `value`, in the order the dataclass declares them."""
+
+_from_template: Callable[..., MetricValue] = MetricValue
+"""`MetricValue` called with key, value and a template (whose types were checked when `_template` made it)."""
+
 Output = Sequence[MetricValue | Dropped]
 """The values of one owner, with counts of what the data made the provider leave out."""
 
@@ -127,7 +137,7 @@ def first(rows: GroupRows, group: str, column: str) -> int:
 
 
 class GroupedProvider:
-    """Implements the seed protocol and both bulk extensions from `groups()` and `values()`.
+    """Implements the provider protocol and every bulk extension from `groups()` and `values()`.
 
     A subclass declares its catalog (`CATALOG`), its grouped queries (`groups`) and how a
     vendor's or a platform's rows become values (`values`). Every run issues one statement
@@ -136,6 +146,15 @@ class GroupedProvider:
 
     category: ClassVar[str]
     CATALOG: ClassVar[Mapping[str, Spec]]
+    _templates: ClassVar[dict[str, dict[str | tuple[str, str], Template]]] = {}
+    """`_template` by period, then by key (or (key, unit) when a unit is given); one per class, as the catalog.
+
+    Bounded: periods come from the config, units are the catalog's or currency codes (three letters).
+    """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._templates = {}
 
     @property
     def metrics_category(self) -> str:
@@ -157,21 +176,34 @@ class GroupedProvider:
 
     def metric(self, key: str, value: MetricScalar, context: MetricsContext, *, unit: str | None = None) -> MetricValue:
         """A `MetricValue` for `key`, labelled from the catalog."""
+        try:
+            tail = self._templates[context.period][key if unit is None else (key, unit)]
+        except KeyError:
+            tail = self._template(key, unit, context.period)
+        return _from_template(key, value, *tail)
+
+    def _template(self, key: str, unit: str | None, period: str) -> Template:
+        """The fields of `key`'s values after `key` and `value`, in declaration order (cached).
+
+        `metric` runs for every value of every vendor, where binding the fields by keyword would
+        cost about as much again as building the value. So they are set by keyword here, once per
+        key, unit and period, and `metric` passes them on in the order the dataclass declares them:
+        a swapped field cannot slip through, and no keyword is bound per value.
+        """
         spec = self.CATALOG[key]
-        # Positional: this runs for every value of every vendor, and keyword binding costs more.
-        # Order: key, value, label, category, icon, description, unit, trend, trend_value, period.
-        return MetricValue(
-            key,
-            value,
-            spec.label,
-            self.category,
-            spec.icon,
-            spec.description,
-            unit or spec.unit,
-            None,
-            None,
-            context.period if spec.windowed else None,
+        template = MetricValue(
+            key=key,
+            value=None,
+            label=spec.label,
+            category=self.category,
+            icon=spec.icon,
+            description=spec.description,
+            unit=unit or spec.unit,
+            period=period if spec.windowed else None,
         )
+        made = tuple(getattr(template, name) for name in _FIELDS[2:])
+        self._templates.setdefault(period, {})[key if unit is None else (key, unit)] = made
+        return made
 
     def schema_requirements(self, t: SchemaTables) -> list[Column[Any]]:
         """Every column the provider's statements read, found by walking them (every scope and path)."""
@@ -245,16 +277,16 @@ class GroupedProvider:
     def get_vendor_metrics(
         self, db: Session, vendor_id: int, context: MetricsContext | None = None
     ) -> list[MetricValue]:
-        """Seed protocol: one vendor (its `MetricValue`s only)."""
+        """One vendor (its `MetricValue`s only: callers outside the exporter know nothing of `Dropped`)."""
         return _values_only(self._bulk(db, Scope.VENDOR, [vendor_id], context or default_context())[vendor_id])
 
     def get_platform_metrics(
         self, db: Session, platform_id: int, context: MetricsContext | None = None
     ) -> list[MetricValue]:
-        """Seed protocol: one platform (its `MetricValue`s only)."""
+        """One platform (its `MetricValue`s only)."""
         return _values_only(self._bulk(db, Scope.PLATFORM, [platform_id], context or default_context())[platform_id])
 
 
 def _values_only(output: Output) -> list[MetricValue]:
-    """The seed protocol promises `MetricValue`s: callers outside the exporter know nothing of `Dropped`."""
+    """`output` without its `Dropped` records."""
     return [value for value in output if isinstance(value, MetricValue)]

@@ -66,7 +66,7 @@ def positive_part(column: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def active_links(t: SchemaTables) -> Subquery:
-    """(vendor_id, platform_id) of every active vendor↔platform link: the A(P) sets."""
+    """(vendor_id, platform_id) of every active vendor↔platform link: the vendors of each platform."""
     vp = t.vendor_platforms
     return select(vp.c.vendor_id, vp.c.platform_id).where(vp.c.is_active.is_(True)).subquery("links")
 
@@ -132,7 +132,7 @@ class Grouped:
         return statement
 
     def _per_platform(self, platform_ids: Collection[int], t: SchemaTables) -> Select[Any]:
-        """The same aggregates over A(P), `GROUP BY platform_id`."""
+        """The same aggregates over the vendors actively linked to each platform, `GROUP BY platform_id`."""
         links = active_links(t)
         return (
             select(links.c.platform_id.label("owner"), *self._aggregates())

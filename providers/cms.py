@@ -15,7 +15,7 @@ from providers._sql import Grouped, active_links, count_where, total
 
 
 def _platform_pages(t: SchemaTables, platform_ids: Collection[int]) -> Select[Any]:
-    """Pages of platform P that are the platform's own or belong to a vendor in A(P)."""
+    """Pages of platform P that are the platform's own or belong to a vendor actively linked to P."""
     pages = t.content_pages
     links = active_links(t)
     linked = exists().where(links.c.vendor_id == pages.c.vendor_id, links.c.platform_id == pages.c.platform_id)

@@ -10,9 +10,9 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 
 from exporter.app import Exporter
-from exporter.collector import RunResult
 from exporter.config import Config, parse_config
-from exporter.registry import Candidate
+from exporter.discovery import Candidate
+from exporter.runs import RunResult
 from exporter.selfmetrics import SelfMetrics
 from tests.builders import NOW
 

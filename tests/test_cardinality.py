@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from exporter.contracts import MetricsContext, MetricValue
-from exporter.registry import Candidate
+from exporter.discovery import Candidate
 from providers.orders import OrdersMetricsProvider
 from tests.exporting import Exposition, LabelSet, collect
 from tests.platform_data import build_platforms

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.types import NullType
 
 from exporter.contracts import KnownValuesProvider, SchemaAwareProvider
-from exporter.registry import discover, instantiate
+from exporter.discovery import discover, instantiate
 from exporter.schema import Layout, SchemaTables, build_tables, reference_tables
 from exporter.schemacheck import directory_needs, type_fits
 from providers.orders import OrdersMetricsProvider
@@ -130,7 +130,7 @@ def test_provider_needs_cover_every_statement_path() -> None:
 
 def test_every_built_in_provider_declares_what_it_reads() -> None:
     """All seven built-ins implement schema_requirements; orders and marketplace also name their status columns."""
-    providers = {c.name: instantiate(c) for c in discover()}
+    providers = {c.name: instantiate(c).impl for c in discover()}
     assert all(isinstance(p, SchemaAwareProvider) for p in providers.values())
     assert {name for name, p in providers.items() if isinstance(p, KnownValuesProvider)} == {"orders", "marketplace"}
 
@@ -358,7 +358,7 @@ def test_run_time_fails_only_the_affected_provider_with_reason_schema(
 
     event.listen(Engine, "before_cursor_execute", record)
     try:
-        with caplog.at_level(logging.WARNING, logger="exporter.collector"):
+        with caplog.at_level(logging.WARNING, logger="exporter.runs"):
             broken = collect(fresh_url, clock=FixedClock(NOW), schema={"naming": "store"})
     finally:
         event.remove(Engine, "before_cursor_execute", record)
@@ -400,9 +400,9 @@ def test_a_migration_that_adds_the_column_is_picked_up_by_the_recheck(fresh_url:
         orders = next(p for p in runtime.providers if p.name == "orders")
         execute(fresh_url, *ADD_THE_COLUMN)
         clock.advance(59)
-        assert runtime.collector.run(orders).reason == "schema"  # reflection still cached
+        assert runtime.runner.run(orders).reason == "schema"  # reflection still cached
         clock.advance(1)
-        assert runtime.collector.run(orders).ok
+        assert runtime.runner.run(orders).ok
     finally:
         exporter.stop()
 
@@ -418,7 +418,7 @@ def test_a_migration_that_adds_the_column_is_picked_up_at_once_on_reload(fresh_u
         assert exporter.reload()  # also starts the schedule: its first runs go on in the background
         runtime = exporter.runtime
         assert runtime is not None
-        assert runtime.collector.run(next(p for p in runtime.providers if p.name == "orders")).ok
+        assert runtime.runner.run(next(p for p in runtime.providers if p.name == "orders")).ok
     finally:
         exporter.stop(wait=True, timeout=30)
 
@@ -433,8 +433,8 @@ def test_a_column_dropped_while_running_turns_into_reason_schema(fresh_url: str,
         assert runtime is not None
         customers = next(p for p in runtime.providers if p.name == "customers")
         execute(fresh_url, "ALTER TABLE customers DROP COLUMN is_active")
-        assert runtime.collector.run(customers).reason == "error"
-        second = runtime.collector.run(customers)
+        assert runtime.runner.run(customers).reason == "error"
+        second = runtime.runner.run(customers)
         assert second.reason == "schema"
         assert (
             second.error is not None and "customers.is_active: table customers has no column is_active" in second.error

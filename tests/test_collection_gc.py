@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from exporter.contracts import MetricsContext, MetricValue
-from exporter.registry import Candidate
+from exporter.discovery import Candidate
 from providers.catalog import CatalogMetricsProvider
 from tests.exporting import collect
 from tests.platform_data import build_platforms

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from exporter.contracts import DATA_REASONS, Dropped, DropReason, MetricValue
 from exporter.directory import label_text
-from exporter.registry import Candidate
+from exporter.discovery import Candidate
 from providers._base import currency_code, default_context
 from providers.orders import OrdersMetricsProvider
 from tests.adversarial import HOSTILE_CODE, HOSTILE_CODE_2, World, build_world
@@ -501,12 +501,12 @@ def test_a_dirty_reason_is_logged_when_it_appears_not_on_every_run(
         exporter = make_exporter(url, clock=FixedClock(NOW))
         exporter.runtime = runtime = exporter.build(exporter.load_config())
         orders = next(p for p in runtime.providers if p.name == "orders")
-        collector = runtime.collector
+        runner = runtime.runner
 
         def run_and_count() -> int:
             caplog.clear()
-            with caplog.at_level("WARNING", logger="exporter.render"):
-                assert collector.run(orders).ok
+            with caplog.at_level("WARNING", logger="exporter.values"):
+                assert runner.run(orders).ok
             return sum("value dropped (currency)" in record.getMessage() for record in caplog.records)
 
         try:

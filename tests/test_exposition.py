@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
+from exporter.discovery import discover
 from exporter.exposition import Encoded, Format, assemble, deflate, prepare, wants_gzip, wants_openmetrics
 from exporter.families import Family
-from exporter.registry import discover
 from exporter.store import INFO, SnapshotStore
 from tests.builders import Rows
 from tests.exporting import make_exporter

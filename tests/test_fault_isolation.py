@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from exporter.clock import SystemClock
 from exporter.contracts import MetricsContext, MetricValue
-from exporter.registry import Candidate, discover
+from exporter.discovery import Candidate, discover
 from tests.builders import Rows
 from tests.exporting import Exposition, collect, make_exporter
 

@@ -16,9 +16,9 @@ from sqlalchemy import create_engine
 
 from exporter.contracts import MetricValue
 from exporter.directory import Directory, PlatformInfo, Shard, VendorInfo, plan_run
+from exporter.discovery import Candidate
 from exporter.exposition import Format, prepare
 from exporter.families import FamilyBuilder
-from exporter.registry import Candidate
 from tests.builders import NOW, Rows
 from tests.exporting import FixedClock, make_exporter
 

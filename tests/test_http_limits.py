@@ -18,8 +18,8 @@ from sqlalchemy import create_engine
 from exporter.app import Exporter
 from exporter.config import Config
 from exporter.contracts import MetricValue
+from exporter.discovery import Candidate
 from exporter.http import Limits
-from exporter.registry import Candidate
 from exporter.selfmetrics import SelfMetrics
 from tests.builders import Rows
 from tests.certs import CertificateAuthority

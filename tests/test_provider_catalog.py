@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine
 
-from exporter.registry import Candidate, discover, instantiate
+from exporter.discovery import Candidate, discover, instantiate
 from tests.adversarial import build_world
 from tests.builders import NOW, Rows
 from tests.exporting import Exposition, FixedClock, LabelSet, collect
@@ -58,7 +58,7 @@ def test_settings_change_the_window_and_the_threshold(
 def test_the_data_set_exercises_every_key_in_every_scope(
     layout_database: Callable[[str], LayoutDatabase], layout: str
 ) -> None:
-    """Each catalog key of DESIGN §5 is exported in each scope it is defined for, with a non-zero value somewhere."""
+    """Each catalog key is exported in each scope it is defined for, with a non-zero value somewhere."""
     _, exposition = _collect_world(layout_database(layout))
     seen: dict[tuple[str, str], set[float]] = {}
     for (name, labels), value in business_samples(exposition.samples).items():
@@ -93,8 +93,8 @@ def _same(series: str, labels: LabelSet) -> bool:
     return any(found == labels for _, found in parsed.samples)
 
 
-class _SeedOnly:
-    """A built-in provider seen through the seed protocol only (one call per vendor and platform)."""
+class _PerVendorOnly:
+    """A built-in provider seen through the required protocol only (one call per vendor and platform)."""
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -110,7 +110,7 @@ class _SeedOnly:
         return self.inner.get_platform_metrics(db, platform_id, context)
 
 
-class _SeparateBulk(_SeedOnly):
+class _SeparateBulk(_PerVendorOnly):
     """A built-in provider without the combined call: one vendor bulk and one platform bulk call."""
 
     def get_vendor_metrics_bulk(self, db: Any, vendor_ids: Any, context: Any) -> Any:
@@ -120,13 +120,13 @@ class _SeparateBulk(_SeedOnly):
         return self.inner.get_platform_metrics_bulk(db, platform_ids, context)
 
 
-@pytest.mark.parametrize("wrapper", [_SeedOnly, _SeparateBulk], ids=["seed-protocol", "separate-bulk"])
+@pytest.mark.parametrize("wrapper", [_PerVendorOnly, _SeparateBulk], ids=["per-vendor", "separate-bulk"])
 def test_every_call_path_matches_the_reference(
-    layout_database: Callable[[str], LayoutDatabase], layout: str, wrapper: type[_SeedOnly]
+    layout_database: Callable[[str], LayoutDatabase], layout: str, wrapper: type[_PerVendorOnly]
 ) -> None:
     """Per-vendor calls and the two separate bulk calls export exactly what the combined call does: the reference."""
     candidates = [
-        Candidate(c.name, "test", lambda c=c: lambda: wrapper(instantiate(c)))  # type: ignore[misc]
+        Candidate(c.name, "test", lambda c=c: lambda: wrapper(instantiate(c).impl))  # type: ignore[misc]
         for c in discover()
     ]
     rows, exposition = _collect_world(layout_database(layout), candidates=candidates)

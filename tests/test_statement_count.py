@@ -122,7 +122,7 @@ def statements_per_provider(url: str) -> Counter[str]:
     exporter = make_exporter(url)
     runtime = exporter.build(exporter.load_config())
     for provider in runtime.providers:
-        assert runtime.collector.run(provider).ok
+        assert runtime.runner.run(provider).ok
     counts: Counter[str] = Counter()
     current = {"provider": ""}
 
@@ -133,7 +133,7 @@ def statements_per_provider(url: str) -> Counter[str]:
     try:
         for provider in runtime.providers:
             current["provider"] = provider.name
-            result = runtime.collector.run(provider)
+            result = runtime.runner.run(provider)
             assert result.ok, result
     finally:
         runtime.database.dispose()

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from exporter.contracts import MetricsContext, MetricValue
 from exporter.db import Database
+from exporter.discovery import Candidate, discover
 from exporter.errors import DatabaseError, FailureReason
-from exporter.registry import Candidate, discover
 from tests.builders import NOW, Rows
 from tests.conftest import BACKEND_PARAMS
 from tests.exporting import FixedClock, collect

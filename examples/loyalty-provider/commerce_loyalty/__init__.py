@@ -1,4 +1,4 @@
-"""Repeat-customer metrics: a third-party provider that implements only the seed protocol."""
+"""Repeat-customer metrics: a third-party provider that implements the provider protocol only."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from exporter.schema import SchemaTables, tables
 class LoyaltyMetricsProvider:
     """Customers with two or more orders, per vendor and per platform.
 
-    Only the seed protocol is implemented, so the exporter calls it once per vendor. A
-    provider meant for large platforms should also implement `get_vendor_metrics_bulk`
-    (one grouped query for every vendor), as the built-in providers do.
+    Only the required protocol is implemented, so the exporter calls it once per vendor and
+    once per platform. A provider meant for large platforms should also implement
+    `get_metrics_bulk(db, vendor_ids, platform_ids, context)`: every vendor and platform of a
+    run from one call (grouped queries), as the built-in providers do.
 
     The tables come from `exporter.schema.tables(db)`: the platform's own names (the config's
     `schema:` section), addressed by reference names, so this code runs unchanged on a

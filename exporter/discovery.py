@@ -1,31 +1,22 @@
-"""Provider discovery: entry points and config factories, validated against the protocol."""
+"""Provider discovery: entry points and config factories, loaded, configured and adapted to one interface."""
 
 from __future__ import annotations
 
 import importlib
 import logging
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
-
-from exporter.config import Config, describe_errors
-from exporter.contracts import (
-    BulkMetricsProvider,
-    BulkPlatformMetricsProvider,
-    BulkVendorMetricsProvider,
-    MetricsProviderProtocol,
-)
+from exporter.adapter import AdaptedProvider, adapt
+from exporter.config import Config
 from exporter.errors import ConfigError, ProviderLoadError
 
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "commerce_exporter.providers"
-_CATEGORY = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -43,31 +34,10 @@ class LoadedProvider:
 
     name: str
     origin: str
-    provider: MetricsProviderProtocol
+    provider: AdaptedProvider
     interval: timedelta
     stale_after: timedelta
     keys: frozenset[str] | None
-
-    @property
-    def bulk_vendors(self) -> bool:
-        """Whether vendor values come from one bulk call instead of one call per vendor."""
-        return isinstance(self.provider, BulkVendorMetricsProvider)
-
-    @property
-    def bulk_combined(self) -> bool:
-        """Whether vendor and platform values come from one `get_metrics_bulk` call."""
-        return isinstance(self.provider, BulkMetricsProvider)
-
-    @property
-    def bulk_platforms(self) -> bool:
-        """Whether platform values come from one bulk call instead of one call per platform."""
-        return isinstance(self.provider, BulkPlatformMetricsProvider)
-
-    @property
-    def metric_keys(self) -> list[str]:
-        """Keys the provider declares (`metric_keys`), if it does."""
-        keys = getattr(self.provider, "metric_keys", None)
-        return list(keys) if isinstance(keys, (list, tuple)) else []
 
 
 @dataclass(frozen=True)
@@ -102,8 +72,8 @@ def discover(points: Iterable[EntryPoint] | None = None) -> list[Candidate]:
     return candidates
 
 
-def instantiate(candidate: Candidate) -> MetricsProviderProtocol:
-    """Import the factory, call it, and check the result against the protocol."""
+def instantiate(candidate: Candidate) -> AdaptedProvider:
+    """Import the factory, call it, and adapt the result (which must satisfy the provider protocol)."""
     try:
         factory = candidate.load()
     except Exception as err:  # an optional module may be broken in any way; it must not stop the rest
@@ -114,29 +84,7 @@ def instantiate(candidate: Candidate) -> MetricsProviderProtocol:
         provider = factory()
     except Exception as err:  # same: a failing factory skips this provider only
         raise ProviderLoadError(candidate.name, f"factory failed: {type(err).__name__}: {err}") from err
-    if not isinstance(provider, MetricsProviderProtocol):
-        raise ProviderLoadError(
-            candidate.name,
-            "does not implement MetricsProviderProtocol "
-            "(needs metrics_category, get_vendor_metrics and get_platform_metrics)",
-        )
-    category = provider.metrics_category
-    if not isinstance(category, str) or not _CATEGORY.match(category):
-        raise ProviderLoadError(candidate.name, f"metrics_category must be a lower-case module code, got {category!r}")
-    return provider
-
-
-def _configure(name: str, provider: Any, settings: dict[str, Any]) -> None:
-    model = getattr(provider, "settings_model", None)
-    if model is None or not (isinstance(model, type) and issubclass(model, BaseModel)):
-        if settings:
-            raise ConfigError([(f"providers.{name}.settings", "this provider takes no settings")])
-        return
-    try:
-        validated = model.model_validate(settings)
-    except ValidationError as err:
-        raise ConfigError(describe_errors(err, prefix=f"providers.{name}.settings")) from None
-    provider.configure(validated)
+    return adapt(candidate.name, provider)
 
 
 @dataclass(frozen=True)
@@ -169,13 +117,15 @@ def load_providers(config: Config, candidates: Iterable[Candidate] | None = None
         except ProviderLoadError as err:
             failures.append(LoadFailure(name, candidate.origin, str(err)))
             continue
-        category = provider.metrics_category
-        if category != name:
+        if provider.category != name:
             log.warning(
-                "provider %s reports metrics_category %r; it is configured and labelled as %r", name, category, name
+                "provider %s reports metrics_category %r; it is configured and labelled as %r",
+                name,
+                provider.category,
+                name,
             )
         try:
-            _configure(name, provider, entry.settings)
+            provider.configure(name, entry.settings)
         except ConfigError as err:
             problems += err.problems
             continue

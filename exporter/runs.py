@@ -12,24 +12,21 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from exporter.adapter import MalformedOutput
 from exporter.clock import Clock, utc_naive
 from exporter.contracts import DATA_REASONS, DropReason, MetricsContext
 from exporter.db import Database
 from exporter.directory import Directory, Plan, PlatformRule, Shard, load_directory, plan_all, plan_run
+from exporter.discovery import LoadedProvider
 from exporter.durations import format_duration, parse_duration
-from exporter.errors import DatabaseError, ExporterError, FailureReason
+from exporter.errors import DatabaseError, FailureReason
 from exporter.exposition import Prepared, prepare
 from exporter.families import FamilyBuilder, Rendered, info_families
-from exporter.registry import LoadedProvider
 from exporter.schemacheck import SchemaGuard, SchemaMissing
 from exporter.selfmetrics import SelfMetrics
 from exporter.store import INFO, SnapshotStore
 
 log = logging.getLogger(__name__)
-
-
-class MalformedOutput(ExporterError):
-    """A provider returned something that is not the shape the protocol promises."""
 
 
 @dataclass(frozen=True)
@@ -109,15 +106,7 @@ class _GcPause:
 _GC_PAUSE = _GcPause()
 
 
-def _as_list(result: Any) -> list[Any]:
-    if type(result) is list:
-        return result  # the common case, 10,000 times per run: no copy (values are only read)
-    if isinstance(result, (list, tuple)):
-        return list(result)
-    raise MalformedOutput(f"expected a list of MetricValue, got {type(result).__name__}")
-
-
-class Collector:
+class ProviderRunner:
     """Runs providers against the database and publishes their rendered snapshots."""
 
     def __init__(
@@ -156,7 +145,11 @@ class Collector:
         )
 
     def compute(self, provider: LoadedProvider, db: Session) -> Computed:
-        """Directory, plan and values of one run (no rendering, no publishing)."""
+        """Directory, plan and values of one run (no rendering, no publishing).
+
+        Every provider is asked the same way, through its adapter: one call for the run's
+        vendors and platforms (`exporter.adapter` turns it into whatever the provider implements).
+        """
         directory = self._directory = load_directory(db, self._directory)
         plan = plan_run(
             provider.name,
@@ -165,33 +158,9 @@ class Collector:
             self.settings.shard,
             vendor_series=self.settings.vendor_series,
         )
-        context = self.context()
-        impl: Any = provider.provider
         platform_ids = [p.id for p in plan.platforms] if self.settings.shard.exports_platforms else []
-        if provider.bulk_combined:
-            result = impl.get_metrics_bulk(db, plan.vendor_ids, platform_ids, context)
-            if not (isinstance(result, tuple) and len(result) == 2):
-                raise MalformedOutput(f"expected (vendor values, platform values), got {type(result).__name__}")
-            return Computed(directory, plan, self._mapping(result[0]), self._mapping(result[1]))
-        vendor_values: Mapping[int, list[Any]] = {}
-        if plan.vendor_ids:
-            if provider.bulk_vendors:
-                vendor_values = self._mapping(impl.get_vendor_metrics_bulk(db, plan.vendor_ids, context))
-            else:
-                vendor_values = {v: _as_list(impl.get_vendor_metrics(db, v, context)) for v in plan.vendor_ids}
-        platform_values: Mapping[int, list[Any]] = {}
-        if platform_ids:
-            if provider.bulk_platforms:
-                platform_values = self._mapping(impl.get_platform_metrics_bulk(db, platform_ids, context))
-            else:
-                platform_values = {p: _as_list(impl.get_platform_metrics(db, p, context)) for p in platform_ids}
+        vendor_values, platform_values = provider.provider.compute(db, plan.vendor_ids, platform_ids, self.context())
         return Computed(directory, plan, vendor_values, platform_values)
-
-    @staticmethod
-    def _mapping(result: Any) -> dict[int, list[Any]]:
-        if not isinstance(result, Mapping):
-            raise MalformedOutput(f"expected a mapping of id → list of MetricValue, got {type(result).__name__}")
-        return {owner: _as_list(values) for owner, values in result.items()}
 
     def run(self, provider: LoadedProvider) -> RunResult:
         """Compute, render and publish one provider; a failure keeps its last good snapshot."""
