@@ -130,7 +130,7 @@ def query_problems(board: Json) -> list[str]:
         for target in targets:
             expr = str(target.get("expr", ""))
             # Any value will do for parsing: ranges need a duration, everything else a word.
-            sample = re.sub(r"\$\{?__\w*interval\}?|\$\{?__range\}?", "5m", expr)
+            sample = re.sub(r"\$\{?__\w*interval\}?|\$\{?__range\}?|(?<=offset )\$\{?\w+\}?", "5m", expr)
             sample = re.sub(r"\$\{(\w+)(:\w+)?\}|\$(\w+)", "x", sample)
             try:
                 promql_parser.parse(sample)
@@ -156,6 +156,14 @@ def variable_problems(board: Json) -> list[str]:
             unknown = references(str(text)) - set(defined)
             if unknown:
                 problems.append(f"${name} uses {sorted(unknown)} before they are defined")
+        elif variable.get("type") == "custom":
+            values = [v.strip() for v in str(variable.get("query", "")).split(",")]
+            options = [o.get("value") for o in variable.get("options", [])]
+            current = (variable.get("current") or {}).get("value")
+            if options != values:
+                problems.append(f"${name} options {options} differ from its query {values}")
+            if current not in values:
+                problems.append(f"${name} selects {current!r}, which is not one of {values}")
         defined.append(name)
     return problems
 
@@ -219,9 +227,9 @@ CHECKS: dict[str, Callable[[Json], list[str]]] = {
 # --- tests ------------------------------------------------------------------------------------
 
 
-def test_three_dashboards_are_bundled() -> None:
-    """The platform overview, vendor and exporter-health dashboards are in grafana/dashboards/."""
-    assert sorted(DASHBOARDS) == ["exporter-health.json", "platform-overview.json", "vendor.json"]
+def test_four_dashboards_are_bundled() -> None:
+    """The platform overview, vendor, merchant and exporter-health dashboards are in grafana/dashboards/."""
+    assert sorted(DASHBOARDS) == ["exporter-health.json", "merchant.json", "platform-overview.json", "vendor.json"]
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS))
@@ -236,6 +244,7 @@ def test_uids_and_titles_are_unique_and_stable() -> None:
     """Dashboard uids (links and provisioning rely on them) are fixed and distinct, and so are titles."""
     assert {name: board["uid"] for name, board in DASHBOARDS.items()} == {
         "exporter-health.json": "commerce-exporter-health",
+        "merchant.json": "commerce-merchant",
         "platform-overview.json": "commerce-platform-overview",
         "vendor.json": "commerce-vendor",
     }
@@ -255,6 +264,83 @@ def test_vendor_names_come_from_the_info_metric() -> None:
     assert all("{{name}}" in t["legendFormat"] for t in overview)
     (vendor,) = [p for p, _ in iter_panels(DASHBOARDS["vendor.json"]) if p["title"] == "Vendor"]
     assert vendor["targets"][0]["expr"].startswith("commerce_vendor_info{")
+
+
+TRENDED = ("merchant.json", "platform-overview.json", "vendor.json")
+"""Dashboards whose stat cards show a trend."""
+
+
+def trend_problems(board: Json) -> list[str]:
+    """Every stat card that shows a figure has a trend: an instant query reading the same value
+    `offset $trend_period` earlier, shown as a percentage (or points) that says "no comparison yet"
+    when there is nothing that old; the dashboard lets the user pick the period, 7 days by default."""
+    problems = []
+    (period,) = [v for v in _variables(board) if v.get("name") == "trend_period"] or [{}]
+    if period.get("type") != "custom" or (period.get("current") or {}).get("value") != "7d":
+        problems.append("no $trend_period custom variable defaulting to 7d")
+    for panel, _ in iter_panels(board):
+        if panel.get("type") != "stat" or panel.get("options", {}).get("textMode") == "name":
+            continue  # a name card (the vendor's name) has no figure to compare
+        title = panel.get("title")
+        targets = panel.get("targets", [])
+        trends = [t for t in targets if "offset $trend_period" in t.get("expr", "")]
+        if len(targets) != 2 or len(trends) != 1:
+            problems.append(f"card {title!r} has no value query and trend query pair")
+            continue
+        (trend,) = trends
+        (value,) = [t for t in targets if t is not trend]
+        if not trend.get("instant"):
+            problems.append(f"card {title!r}: the trend query is not instant")
+        if value["expr"] not in trend["expr"] or value["expr"].replace(" ", "") == "":
+            problems.append(f"card {title!r}: the trend query does not compare the value query")
+        overrides = {
+            o["matcher"]["options"]: {prop["id"]: prop["value"] for prop in o["properties"]}
+            for o in panel.get("fieldConfig", {}).get("overrides", [])
+            if o.get("matcher", {}).get("id") == "byFrameRefID"
+        }
+        settings = overrides.get(trend["refId"], {})
+        if settings.get("unit") not in ("percent", "suffix: pp"):
+            problems.append(f"card {title!r}: the trend is not shown in percent or points")
+        special = [m for m in settings.get("mappings", []) if m.get("type") == "special"]
+        if settings.get("noValue") != "no comparison yet" or not any(
+            m["options"]["match"] == "null+nan" and m["options"]["result"]["text"] == "no comparison yet"
+            for m in special
+        ):
+            problems.append(f"card {title!r}: no data that old would not say no comparison yet")
+        if "{{trend}}" not in trend.get("legendFormat", ""):
+            problems.append(f"card {title!r}: the trend's direction is not in its name")
+    return problems
+
+
+@pytest.mark.parametrize("name", TRENDED)
+def test_every_card_shows_a_trend(name: str) -> None:
+    """Each stat card of the platform, vendor and merchant dashboards compares with one trend period earlier."""
+    problems = trend_problems(DASHBOARDS[name])
+    assert not problems, "\n".join(problems)
+    assert sum(p["type"] == "stat" for p, _ in iter_panels(DASHBOARDS[name])) >= 8
+
+
+def test_trend_check_catches_a_card_without_comparison() -> None:
+    """A card whose trend query lost its offset, or its no-comparison mapping, is reported."""
+    board = copy.deepcopy(DASHBOARDS["merchant.json"])
+    cards = [p for p, _ in iter_panels(board) if p["type"] == "stat"]
+    cards[0]["targets"][1]["expr"] = cards[0]["targets"][1]["expr"].replace("offset $trend_period", "")
+    cards[1]["fieldConfig"]["overrides"][0]["properties"] = [
+        prop for prop in cards[1]["fieldConfig"]["overrides"][0]["properties"] if prop["id"] != "mappings"
+    ]
+    problems = trend_problems(board)
+    assert any(repr(cards[0]["title"]) in p for p in problems), problems
+    assert any(repr(cards[1]["title"]) in p and "no comparison" in p for p in problems), problems
+
+
+def test_merchant_queries_select_the_merchant_through_the_info_series() -> None:
+    """Every merchant panel query reads the merchant's vendors through commerce_vendor_info{merchant="$merchant"}."""
+    for panel, _ in iter_panels(DASHBOARDS["merchant.json"]):
+        for target in panel["targets"]:
+            assert 'commerce_vendor_info{platform=~"$platform", merchant="$merchant"' in target["expr"], (
+                panel["title"],
+                target["refId"],
+            )
 
 
 BROKEN: dict[str, tuple[str, Callable[[Json], None]]] = {
