@@ -17,8 +17,11 @@ from typing import Any
 
 import promql_parser
 import pytest
+import yaml
 
+from grafana.builders import trend_expr
 from tests.dashboard_queries import DASHBOARD_DIR, ROOT, iter_panels, load_dashboards, references
+from tests.processes import promtool
 
 Json = dict[str, Any]
 DASHBOARDS = load_dashboards()
@@ -394,3 +397,46 @@ def test_check_names_a_changed_and_a_missing_file(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr == "out of date (run python -m grafana): vendor.json, exporter-health.json\n"
     assert not (tmp_path / "exporter-health.json").exists(), "--check must not write"
+
+
+@pytest.mark.prometheus
+def test_trend_expression_reads_up_down_same_new_and_no_comparison(tmp_path: Path) -> None:
+    """The trend of a series that rose, fell, stayed, grew from 0, or did not exist a period earlier, as
+    Prometheus evaluates it: ▲ +25 %, ▼ -50 %, = 0, ▲ +Inf, and NaN with no direction ("no comparison yet")."""
+    expr = trend_expr(lambda o: f'm{{job="x"}}{o}').replace("$trend_period", "1d")
+    series = {"up": "100 125", "down": "100 50", "same": "0 0", "new": "0 3", "young": "_ 7"}
+    expected = [
+        ("up", "▲", 25.0),
+        ("down", "▼", -50.0),
+        ("same", "=", 0.0),
+        ("new", "▲", float("inf")),
+    ]
+    document = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1d",
+                "input_series": [{"series": f'm{{job="x", s="{name}"}}', "values": v} for name, v in series.items()],
+                "promql_expr_test": [
+                    {
+                        "expr": f"({expr}) == ({expr})",  # NaN != NaN: the comparable ones
+                        "eval_time": "1d",
+                        "exp_samples": [
+                            {"labels": f'{{job="x", s="{name}", trend="{arrow} vs. 1d ago"}}', "value": value}
+                            for name, arrow, value in expected
+                        ],
+                    },
+                    {
+                        "expr": f"count by (s, trend) (({expr}) != ({expr}))",  # the NaN ones
+                        "eval_time": "1d",
+                        "exp_samples": [{"labels": '{s="young", trend="vs. 1d ago"}', "value": 1}],
+                    },
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "trend.test.yml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    result = promtool("test", "rules", str(path))
+    assert result.returncode == 0, (result.stdout + result.stderr).decode(errors="replace")
