@@ -17,6 +17,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from grafana import pictures
 from grafana.history import business_series, history
 from tests.dashboard_queries import Checker, TimeRange, edit_first_expr, interpolate, iter_panels, load_dashboards
 from tests.processes import ExporterProcess, PrometheusServer
@@ -123,6 +124,20 @@ def test_trends_compare_with_the_week_old_data(stack: Stack, name: str) -> None:
                 assert direction[0] in "▲▼=", f"{name}: {panel['title']}: {series}"
                 compared += 1
     assert compared >= 8
+
+
+def test_the_merchant_picture_draws_every_panel(stack: Stack, tmp_path: Path) -> None:
+    """`grafana.pictures` (what makes docs/images/*.png) draws each merchant panel from the Prometheus data."""
+    end = time.time()
+    drawn = pictures.render(
+        DASHBOARDS["merchant.json"],
+        pictures.Prometheus(stack.prometheus.url),
+        pictures.TimeRange(end - 60, end, 2),
+        tmp_path / "merchant.png",
+    )
+    assert drawn.empty == []
+    assert drawn.panels == sum(1 for _ in iter_panels(DASHBOARDS["merchant.json"]))
+    assert (tmp_path / "merchant.png").read_bytes().startswith(b"\x89PNG")
 
 
 BREAKAGES = {
