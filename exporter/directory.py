@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import null, select
 from sqlalchemy.orm import Session
 
 from exporter.contracts import DropReason
@@ -80,6 +80,13 @@ class VendorInfo:
     bucket: int = 0
     """CRC-32 of the vendor code: the stable hash shards split on (same on every host)."""
     problem: DropReason | None = None
+    merchant: str = ""
+    """The owning company (`vendors.company_id`): its code when the schema maps `companies.code`, else its
+    name, else its id; empty when the vendor has no company."""
+    active: bool = False
+    """`vendors.is_active` (NULL is false)."""
+    verified: bool = False
+    """`vendors.is_verified` (NULL is false)."""
 
 
 @dataclass(frozen=True)
@@ -106,9 +113,13 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
     Codes and names go through `label_text`. A vendor or platform whose code is unusable, or
     the same as the code of one with a lower id, stays in the directory (platform values still
     count it) with `code` None; the renderer leaves its series out and counts them.
+
+    The links statement also reads each vendor's flags and owning company (an outer join, so a
+    vendor without one is still listed), so a vendor that changes merchant moves at the next run.
     """
     t = tables(db)
     platforms_t, links_t, vendors_t, modules_t = t.platforms, t.vendor_platforms, t.vendors, t.platform_modules
+    companies_t = t.companies
     platform_raw = {
         row.id: (row.code, row.name)
         for row in db.execute(
@@ -127,26 +138,57 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
             kept = platform
         platforms[platform_id] = kept
     raw: dict[int, tuple[Any, Any]] = {}
+    details: dict[int, tuple[str, bool, bool]] = {}
+    companies: dict[int, tuple[Any, Any, Any]] = {}
+    merchants: dict[Any, str] = {}
     members: dict[int, list[int]] = defaultdict(list)
+    # `companies.code` is optional: a column of the table only when the `schema:` section maps it.
+    merchant_code = companies_t.c.get("code")
+    merchant_columns = [companies_t.c.id, companies_t.c.name, merchant_code if merchant_code is not None else null()]
     links = (
-        select(links_t.c.platform_id, vendors_t.c.id, vendors_t.c.vendor_code, vendors_t.c.name)
+        select(
+            links_t.c.platform_id,
+            vendors_t.c.id,
+            vendors_t.c.vendor_code,
+            vendors_t.c.name,
+            vendors_t.c.is_active,
+            vendors_t.c.is_verified,
+            *merchant_columns,
+        )
         .join(vendors_t, vendors_t.c.id == links_t.c.vendor_id)
+        .outerjoin(companies_t, companies_t.c.id == vendors_t.c.company_id)
         .where(links_t.c.is_active.is_(True))
     )
     # `.all()` fetches in one driver call; iterating the Result would call fetchone() per row.
-    for platform_id, vendor_id, code, name in db.execute(links).all():
+    for platform_id, vendor_id, code, name, active, verified, company_id, company_name, company_code in db.execute(
+        links
+    ).all():
         if platform_id not in platforms:
             continue
         if vendor_id not in raw:
             raw[vendor_id] = (code, name)
+            company = (company_id, company_name, company_code)
+            merchant = merchants.get(company_id)
+            if merchant is None:  # a company owns several vendors: its label is worked out once per run
+                merchant = merchants[company_id] = merchant_label(*company)
+            details[vendor_id] = (merchant, _flag(active), _flag(verified))
+            companies[vendor_id] = company
         members[platform_id].append(vendor_id)
     known = previous.vendors if previous is not None else {}
     vendors: dict[int, VendorInfo] = {}
     for vendor_id, (label, name, problem) in _labels(raw).items():
         vendor = known.get(vendor_id)
-        if vendor is None or vendor.code != label or vendor.name != name or vendor.problem is not problem:
-            vendor = VendorInfo(vendor_id, label, name, zlib.crc32(label.encode()) if label else 0, problem)
+        if (
+            vendor is None
+            or vendor.code != label
+            or vendor.name != name
+            or vendor.problem is not problem
+            or (vendor.merchant, vendor.active, vendor.verified) != details[vendor_id]
+        ):
+            bucket = zlib.crc32(label.encode()) if label else 0
+            vendor = VendorInfo(vendor_id, label, name, bucket, problem, *details[vendor_id])
             _report("vendor", vendor_id, raw[vendor_id], problem, label)
+            _report_merchant(vendor_id, *companies[vendor_id])
         vendors[vendor_id] = vendor
     modules: dict[int, dict[str, bool]] = defaultdict(dict)
     for module in db.execute(select(*by_key(modules_t.c.platform_id, modules_t.c.module_code, modules_t.c.is_enabled))):
@@ -154,6 +196,22 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
     order = {vendor_id: ordering(vendor.code, vendor_id) for vendor_id, vendor in vendors.items()}
     ordered = {platform_id: tuple(sorted(ids, key=order.__getitem__)) for platform_id, ids in members.items()}
     return Directory(platforms=platforms, vendors=vendors, members=ordered, modules=dict(modules))
+
+
+def merchant_label(company_id: Any, name: Any, code: Any) -> str:
+    """The `merchant` label of a vendor: the company's code, else its name, else its id; "" without a company.
+
+    Code and name follow the label rules of `label_text` (trimmed; NULL, blank or not text is
+    unusable). A vendor whose `company_id` is NULL or names no company row has no merchant.
+    """
+    if company_id is None:
+        return ""
+    return label_text(code) or label_text(name) or str(company_id)
+
+
+def _flag(value: Any) -> bool:
+    """A boolean column as the providers' `IS TRUE` reads it: NULL is false."""
+    return value is not None and bool(value)
 
 
 Labels = dict[int, tuple[str | None, str, DropReason | None]]
@@ -197,6 +255,16 @@ def _report(kind: str, owner_id: int, raw: tuple[Any, Any], problem: DropReason 
         )
     elif label_text(name) is None:
         log.info("%s id %d: name %r is NULL, blank or not text; its info series shows the code", kind, owner_id, name)
+
+
+def _report_merchant(vendor_id: int, company_id: Any, name: Any, code: Any) -> None:
+    """One log line when a vendor's company has neither a usable code nor name (its id stands in)."""
+    if company_id is not None and label_text(code) is None and label_text(name) is None:
+        log.info(
+            "vendor id %d: its company id %s has a NULL, blank or non-text name; its merchant label shows the id",
+            vendor_id,
+            company_id,
+        )
 
 
 def ordering(code: str | None, owner_id: int) -> tuple[bool, str, int]:

@@ -316,8 +316,11 @@ class FamilyBuilder:
         return Rendered(families, self.drops.counts, self.drops.invalid)
 
 
+_BOOL = {True: "true", False: "false"}
+
+
 def info_families(namespace: str, directory: Directory, plan: Plan, *, platforms: bool, vendors: bool) -> list[Family]:
-    """`<ns>_platform_info{name,platform}` and `<ns>_vendor_info{name,platform,vendor}`, value 1.
+    """`<ns>_platform_info{name,platform}` and `<ns>_vendor_info{active,merchant,name,platform,vendor,verified}`, 1.
 
     Vendors and platforms without a usable code have no line (their business values are counted
     as dropped by each provider); a name that is unusable was replaced by the code in the directory.
@@ -348,13 +351,16 @@ def info_families(namespace: str, directory: Directory, plan: Plan, *, platforms
                 if vendor.code is None:
                     continue
                 lines.append(
-                    f'{namespace}_vendor_info{{name="{escape_label_value(vendor.name)}",'
-                    f'platform="{platform_label}",vendor="{escape_label_value(vendor.code)}"}} 1\n'
+                    f'{namespace}_vendor_info{{active="{_BOOL[vendor.active]}",'
+                    f'merchant="{escape_label_value(vendor.merchant)}",name="{escape_label_value(vendor.name)}",'
+                    f'platform="{platform_label}",vendor="{escape_label_value(vendor.code)}",'
+                    f'verified="{_BOOL[vendor.verified]}"}} 1\n'
                 )
         families.append(
             Family(
                 f"{namespace}_vendor_info",
-                "Vendor code and display name, 1 per vendor linked to the platform; join on platform and vendor.",
+                "Vendor code, display name, merchant (owning company) and active/verified flags, 1 per vendor "
+                "linked to the platform; join on platform and vendor.",
                 True,
                 "".join(lines).encode(),
                 len(lines),

@@ -68,6 +68,8 @@ class ColumnSpec:
     references: str | None = None
     """`"table.column"` of the foreign key, as reference names."""
     index: bool = False
+    optional: bool = False
+    """Read only when the `schema:` section maps it (`schema.columns`); otherwise not part of the table."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,7 +163,9 @@ REFERENCE: Final[tuple[TableSpec, ...]] = (
         "companies",
         (
             _id(),
-            _text("name", 255),
+            # The merchant label of the company's vendors: the code when the schema maps one, else the name.
+            _label("code", 50, nullable=True, optional=True),
+            _label("name", 255),
             _fk("owner_user_id", "users.id", nullable=True),
             _bool("is_active"),
             _bool("is_verified"),
@@ -387,6 +391,10 @@ class Layout:
             return explicit
         return store_name(table) if self.naming == "store" else table
 
+    def maps(self, table: str, column: str) -> bool:
+        """Whether `schema.columns` has an entry for reference column `table.column`."""
+        return f"{table}.{column}" in dict(self.columns)
+
     def column_name(self, table: str, column: str) -> str:
         """The actual name of reference column `table.column`: explicit entry, else the naming's."""
         explicit = dict(self.columns).get(f"{table}.{column}")
@@ -468,6 +476,8 @@ def layout_problems(
         owners[actual] = spec.name
         seen: dict[str, str] = {}
         for column_spec in spec.columns:
+            if column_spec.optional and not layout.maps(spec.name, column_spec.name):
+                continue
             name = layout.column_name(spec.name, column_spec.name)
             if name in seen:
                 problems.append(
@@ -535,7 +545,8 @@ def build_tables(layout: Layout = REFERENCE_LAYOUT) -> SchemaTables:
     built: dict[str, Table] = {}
     for spec in REFERENCE:
         columns = []
-        for column in spec.columns:
+        present = [c for c in spec.columns if not c.optional or layout.maps(spec.name, c.name)]
+        for column in present:
             constraints = []
             if column.references is not None:
                 parent, parent_column = column.references.split(".")
@@ -560,7 +571,7 @@ def build_tables(layout: Layout = REFERENCE_LAYOUT) -> SchemaTables:
         )
         for group in spec.unique:
             table.append_constraint(UniqueConstraint(*(table.c[name] for name in group)))
-        for column in spec.columns:
+        for column in present:
             if column.index:
                 actual = table.c[column.name]
                 Index(f"ix_{table.name}_{actual.name}", actual)

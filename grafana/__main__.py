@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from grafana import exporter_health, platform_overview, vendor
+from grafana import exporter_health, merchant, platform_overview, vendor
 from grafana.builders import Dashboard
 
 DIRECTORY = Path(__file__).resolve().parent / "dashboards"
@@ -23,6 +23,7 @@ DIRECTORY = Path(__file__).resolve().parent / "dashboards"
 DASHBOARDS: dict[str, Callable[[], Dashboard]] = {
     "platform-overview.json": platform_overview.build,
     "vendor.json": vendor.build,
+    "merchant.json": merchant.build,
     "exporter-health.json": exporter_health.build,
 }
 """File name in grafana/dashboards/ → the function that builds it; a file not listed here is left alone."""

@@ -8,7 +8,7 @@ places them on the grid and numbers them.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NotRequired, TypedDict
 
@@ -33,6 +33,17 @@ INFO_JOIN = "on (job, instance, platform, vendor) group_left (name)"
 """Vendor names come from commerce_vendor_info; job and instance keep two replicas apart."""
 
 CURRENCY_NOTE = "Amounts are in the currency chosen above ($currency); each currency is its own metric family."
+
+TREND_PERIOD = "trend_period"
+"""The variable that says how far back the cards compare (`7d` by default)."""
+THEN = " offset $trend_period"
+"""The offset modifier that reads a selector one trend period earlier."""
+
+Expr = Callable[[str], str]
+"""A PromQL expression as a function of an offset modifier: `expr("")` is now, `expr(THEN)` one period earlier.
+
+Every selector of the expression is written `name{…}{o}`, so the same function gives both readings.
+"""
 
 
 # --- queries ----------------------------------------------------------------------------------
@@ -101,6 +112,27 @@ class ValueMapping(TypedDict):
     options: dict[str, MappedValue]
 
 
+class SpecialResult(TypedDict):
+    text: str
+    color: str
+    index: int
+
+
+class SpecialOptions(TypedDict):
+    match: Literal["null+nan", "null", "nan"]
+    result: SpecialResult
+
+
+class SpecialMapping(TypedDict):
+    """Shows a missing or NaN value as a word in a colour."""
+
+    type: Literal["special"]
+    options: SpecialOptions
+
+
+DisplayMapping = ValueMapping | SpecialMapping
+
+
 class ThresholdsStyle(TypedDict):
     mode: Literal["dashed"]
 
@@ -120,10 +152,11 @@ class FieldDefaults(TypedDict, total=False):
     decimals: int
     min: float
     max: float
-    mappings: list[ValueMapping]
+    mappings: list[DisplayMapping]
     thresholds: Thresholds
     color: ColorMode
     custom: LineStyle
+    noValue: str
 
 
 UP_DOWN: list[ValueMapping] = [
@@ -146,6 +179,23 @@ OK_FAILED: list[ValueMapping] = [
 ]
 RED_GREEN: list[ThresholdStep] = [{"color": "red", "value": None}, {"color": "green", "value": 1}]
 """Red below 1, green from 1: for 0/1 health values."""
+
+
+class Matcher(TypedDict):
+    id: Literal["byFrameRefID"]
+    options: str
+
+
+class Property(TypedDict):
+    id: Literal["unit", "decimals", "mappings", "thresholds", "color", "noValue"]
+    value: object
+
+
+class Override(TypedDict):
+    """Field settings for the fields of one query (by refId)."""
+
+    matcher: Matcher
+    properties: list[Property]
 
 
 # --- panel options ----------------------------------------------------------------------------
@@ -239,12 +289,45 @@ class GroupingToMatrix(TypedDict):
     options: MatrixOptions
 
 
-Transformation = Organize | GroupingToMatrix
+class Merge(TypedDict):
+    id: Literal["merge"]
+    options: dict[str, object]
+
+
+class RenameOptions(TypedDict):
+    excludeByName: dict[str, bool]
+    renameByName: dict[str, str]
+    indexByName: dict[str, int]
+
+
+class Rename(TypedDict):
+    id: Literal["organize"]
+    options: RenameOptions
+
+
+Transformation = Organize | GroupingToMatrix | Merge | Rename
 
 
 def hide_columns(*names: str) -> Organize:
     """An `organize` transformation that hides the given table columns."""
     return {"id": "organize", "options": {"excludeByName": {name: True for name in names}}}
+
+
+def merge() -> Merge:
+    """Joins the tables of several instant queries into one, rows matched on their common label columns."""
+    return {"id": "merge", "options": {}}
+
+
+def columns(hidden: Sequence[str], shown: Sequence[tuple[str, str]]) -> Rename:
+    """Hides `hidden` columns and shows `shown` (column, title) in that order: after `merge`, `Value #A` etc."""
+    return {
+        "id": "organize",
+        "options": {
+            "excludeByName": {name: True for name in hidden},
+            "renameByName": {name: title for name, title in shown if title != name},
+            "indexByName": {name: i for i, (name, _) in enumerate(shown)},
+        },
+    }
 
 
 def matrix(column: str, row: str) -> GroupingToMatrix:
@@ -270,6 +353,7 @@ class Panel:
     h: int
     options: PanelOptions
     defaults: FieldDefaults = field(default_factory=lambda: FieldDefaults())
+    overrides: list[Override] = field(default_factory=list)
     transformations: list[Transformation] = field(default_factory=list)
 
 
@@ -293,13 +377,14 @@ def stat(
     decimals: int | None = None,
     mappings: list[ValueMapping] | None = None,
     thresholds: list[ThresholdStep] | None = None,
+    overrides: Sequence[Override] = (),
 ) -> Panel:
     """One big number per series; with `thresholds` the background takes the step's colour."""
     defaults: FieldDefaults = {}
     if decimals is not None:
         defaults["decimals"] = decimals
     if mappings:
-        defaults["mappings"] = mappings
+        defaults["mappings"] = list[DisplayMapping](mappings)
     if thresholds:
         defaults["thresholds"] = {"mode": "absolute", "steps": thresholds}
         defaults["color"] = {"mode": "thresholds"}
@@ -312,6 +397,7 @@ def stat(
         w=w,
         h=h,
         defaults=defaults,
+        overrides=list(overrides),
         options={
             "reduceOptions": LAST_VALUE,
             "textMode": text_mode,
@@ -320,6 +406,111 @@ def stat(
             "justifyMode": "auto",
             "orientation": "auto",
         },
+    )
+
+
+TrendKind = Literal["relative", "points"]
+"""`relative`: the change in % of the earlier value (counts, amounts). `points`: the change of a ratio in
+percentage points (a share going from 20 % to 25 % is +5 pp, not +25 %)."""
+
+NO_COMPARISON = "no comparison yet"
+GREY = "#8e8e8e"
+
+
+@dataclass(frozen=True)
+class Trend:
+    """How a card compares its value with the same moment one trend period earlier."""
+
+    kind: TrendKind = "relative"
+    up_is_good: bool = True
+    """Green when the value rose (orders); False: red when it rose (out-of-stock products)."""
+
+
+def trend_expr(value: Expr, kind: TrendKind = "relative") -> str:
+    """The change of `value` against one trend period earlier, per series, labelled with its direction.
+
+    Each series gets a `trend` label: `▲ vs. $trend_period ago`, `▼ …` or `= …`, and its value is the
+    change (in % of the earlier value, or in percentage points). A series without a value that old
+    is NaN with the plain label, so the card says "no comparison yet" rather than a made-up 0 %. A
+    count that grew from 0 is +Inf ("new (was 0)").
+    """
+    now, then = f"({value('')})", f"({value(THEN)})"
+    change = f"100 * ({now} - {then}) / {then}" if kind == "relative" else f"100 * ({now} - {then})"
+
+    def tagged(expr: str, text: str) -> str:
+        return f'label_replace({expr}, "trend", "{text}vs. $trend_period ago", "", "")'
+
+    return " or ".join(
+        (
+            tagged(f"({change}) and {now} > {then}", "▲ "),
+            tagged(f"({change}) and {now} < {then}", "▼ "),
+            tagged(f"0 * {now} and {now} == {then}", "= "),
+            tagged(f"{now} * NaN unless {then}", ""),
+        )
+    )
+
+
+def trend_override(ref: str, trend: Trend) -> Override:
+    """The trend field of a card: percent (or points), green/red by direction, "no comparison yet" for NaN."""
+    good, bad = ("green", "red") if trend.up_is_good else ("red", "green")
+    mappings: list[DisplayMapping] = [
+        {
+            "type": "special",
+            "options": {"match": "null+nan", "result": {"text": NO_COMPARISON, "color": GREY, "index": 0}},
+        },
+        {
+            "type": "value",
+            "options": {
+                "Infinity": {"text": "new (was 0)", "color": good, "index": 1},
+                "-Infinity": {"text": "new (was 0)", "color": bad, "index": 2},
+            },
+        },
+    ]
+    steps: list[ThresholdStep] = [
+        {"color": bad, "value": None},
+        {"color": GREY, "value": 0},
+        {"color": good, "value": 1e-9},
+    ]
+    return {
+        "matcher": {"id": "byFrameRefID", "options": ref},
+        "properties": [
+            {"id": "unit", "value": "percent" if trend.kind == "relative" else "suffix: pp"},
+            {"id": "decimals", "value": 1},
+            {"id": "mappings", "value": mappings},
+            {"id": "thresholds", "value": {"mode": "absolute", "steps": steps}},
+            {"id": "color", "value": {"mode": "thresholds"}},
+            {"id": "noValue", "value": NO_COMPARISON},
+        ],
+    }
+
+
+def card(
+    title: str,
+    description: str,
+    unit: str,
+    value: Expr,
+    legend: str,
+    *,
+    trend: Trend = Trend(),  # frozen: one shared default is safe
+    w: int = 4,
+    h: int = 5,
+    decimals: int | None = None,
+) -> Panel:
+    """A stat card: the value now (query A) and its change against one trend period earlier (query B).
+
+    The trend field is named after the value's legend plus its direction (`main ▲ vs. 7d ago`).
+    """
+    trend_legend = f"{legend} {{{{trend}}}}" if "{{" in legend else "{{trend}}"
+    change = "in percentage points" if trend.kind == "points" else "in % of the earlier value"
+    return stat(
+        title,
+        f"{description} Beside it: the change against the same moment $trend_period earlier ({change}).",
+        unit,
+        [target(value(""), legend), target(trend_expr(value, trend.kind), trend_legend, instant=True, ref="B")],
+        w=w,
+        h=h,
+        decimals=decimals,
+        overrides=[trend_override("B", trend)],
     )
 
 
@@ -421,7 +612,7 @@ def state_timeline(
         w=w,
         h=h,
         defaults={
-            "mappings": mappings,
+            "mappings": list[DisplayMapping](mappings),
             "color": {"mode": "thresholds"},
             "thresholds": {"mode": "absolute", "steps": RED_GREEN},
         },
@@ -484,7 +675,33 @@ class QueryVariable(TypedDict):
     skipUrlSync: bool
 
 
-Variable = DatasourceVariable | QueryVariable
+class CustomOption(TypedDict):
+    selected: bool
+    text: str
+    value: str
+
+
+class CustomSelection(TypedDict):
+    selected: bool
+    text: str
+    value: str
+
+
+class CustomVariable(TypedDict):
+    type: Literal["custom"]
+    name: str
+    label: str
+    description: str
+    query: str
+    current: CustomSelection
+    options: list[CustomOption]
+    multi: bool
+    includeAll: bool
+    hide: int
+    skipUrlSync: bool
+
+
+Variable = DatasourceVariable | QueryVariable | CustomVariable
 
 
 def datasource_variable() -> DatasourceVariable:
@@ -529,6 +746,40 @@ def query_variable(
     }
 
 
+def custom_variable(
+    name: str, label: str, values: Sequence[str], default: str, *, description: str = ""
+) -> CustomVariable:
+    """A fixed list of values to pick one from (`default` first selected)."""
+    return {
+        "type": "custom",
+        "name": name,
+        "label": label,
+        "description": description,
+        "query": ",".join(values),
+        "current": {"selected": True, "text": default, "value": default},
+        "options": [{"selected": value == default, "text": value, "value": value} for value in values],
+        "multi": False,
+        "includeAll": False,
+        "hide": 0,
+        "skipUrlSync": False,
+    }
+
+
+TREND_PERIODS = ("1d", "7d", "14d", "28d")
+
+
+def trend_variable() -> CustomVariable:
+    """`$trend_period`: how far back every card compares; 7 days unless the user picks another."""
+    return custom_variable(
+        TREND_PERIOD,
+        "Compare with",
+        TREND_PERIODS,
+        "7d",
+        description="Each card shows the change against the same moment this long ago. Prometheus must keep "
+        "data that old (its retention, 15d by default); otherwise the card says no comparison yet.",
+    )
+
+
 # --- layout -----------------------------------------------------------------------------------
 
 
@@ -541,7 +792,7 @@ class GridPos(TypedDict):
 
 class FieldConfig(TypedDict):
     defaults: FieldDefaults
-    overrides: list[dict[str, object]]
+    overrides: list[Override]
 
 
 class PanelJson(TypedDict):
@@ -604,7 +855,7 @@ def layout(items: Iterable[Panel | Row]) -> list[PanelJson | RowJson]:
             "description": item.description,
             "datasource": DATASOURCE,
             "gridPos": {"h": item.h, "w": item.w, "x": x, "y": y},
-            "fieldConfig": {"defaults": defaults, "overrides": []},
+            "fieldConfig": {"defaults": defaults, "overrides": item.overrides},
             "options": item.options,
             "targets": item.queries,
         }

@@ -6,21 +6,24 @@ from grafana.builders import (
     CURRENCY_NOTE,
     INFO_JOIN,
     Dashboard,
+    Expr,
     Panel,
     Row,
+    Trend,
     Variable,
     bargauge,
+    card,
     dashboard,
     dashboard_links,
     datasource_variable,
     hide_columns,
     matrix,
     query_variable,
-    stat,
     table,
     target,
     targets,
     timeseries,
+    trend_variable,
 )
 
 P = 'platform=~"$platform"'
@@ -32,11 +35,21 @@ def top_vendors(metric: str) -> str:
     return f"topk(10, max by (vendor, name) ({metric}{{{P}}} * {INFO_JOIN} commerce_vendor_info{{{P}}}))"
 
 
-def build() -> Dashboard:
-    share = (
-        f"max by (platform) (commerce_platform_inventory_out_of_stock{{{P}}})"
-        f" / max by (platform) (commerce_platform_catalog_products_active{{{P}}})"
+def platform_value(family: str, extra: str = "") -> Expr:
+    """A platform-scope family on the selected platforms, one series per platform (replicas collapsed)."""
+    return lambda o: f"max by (platform) (commerce_platform_{family}{{{P}{extra}}}{o})"
+
+
+def out_of_stock_share(o: str) -> str:
+    """Active products without available stock ÷ active products, per platform."""
+    return (
+        f"max by (platform) (commerce_platform_inventory_out_of_stock{{{P}}}{o})"
+        f" / max by (platform) (commerce_platform_catalog_products_active{{{P}}}{o})"
     )
+
+
+def build() -> Dashboard:
+    share = out_of_stock_share("")
     variables: list[Variable] = [
         datasource_variable(),
         query_variable(
@@ -67,6 +80,7 @@ def build() -> Dashboard:
             multi=True,
             description="Provider categories; one row of raw values each.",
         ),
+        trend_variable(),
     ]
     items: list[Panel | Row] = [
         Row("Platforms"),
@@ -79,72 +93,66 @@ def build() -> Dashboard:
             h=10,
             transformations=[hide_columns("Time", "Value", "__name__", "job", "instance")],
         ),
-        stat(
+        card(
             "Active vendors",
             "Vendors linked to the platform (active link) whose vendor record is active.",
             "short",
-            [target(f"commerce_platform_tenancy_vendors_active{{{P}}}", "{{platform}}")],
-            w=4,
-            h=5,
+            platform_value("tenancy_vendors_active"),
+            "{{platform}}",
         ),
-        stat(
+        card(
             "Customers",
             "Customers of the platform's vendors.",
             "short",
-            [target(f"commerce_platform_customers{{{P}}}", "{{platform}}")],
-            w=4,
-            h=5,
+            platform_value("customers"),
+            "{{platform}}",
         ),
-        stat(
+        card(
             "Orders",
             "All orders of the platform's vendors, any status.",
             "short",
-            [target(f"commerce_platform_orders{{{P}}}", "{{platform}}")],
-            w=4,
-            h=5,
+            platform_value("orders"),
+            "{{platform}}",
         ),
-        stat(
+        card(
             "Revenue ($currency)",
             "Sum of order totals in revenue statuses (all but cancelled and refunded). " + CURRENCY_NOTE,
             "short",
-            [target(f"commerce_platform_orders_total_revenue_${{currency}}{{{P}}}", "{{platform}}")],
-            w=4,
-            h=5,
+            platform_value("orders_total_revenue_${currency}"),
+            "{{platform}}",
             decimals=2,
         ),
-        stat(
+        card(
             "New orders ($period)",
             "Orders created within the exporter's window.",
             "short",
-            [target(f'commerce_platform_orders_new{{{P}, period="$period"}}', "{{platform}}")],
-            w=4,
-            h=5,
+            platform_value("orders_new", ', period="$period"'),
+            "{{platform}}",
         ),
-        stat(
+        card(
             "New customers ($period)",
             "Customers created within the exporter's window.",
             "short",
-            [target(f'commerce_platform_customers_new{{{P}, period="$period"}}', "{{platform}}")],
-            w=4,
-            h=5,
+            platform_value("customers_new", ', period="$period"'),
+            "{{platform}}",
         ),
-        stat(
+        card(
             "Out-of-stock share",
             "Active products with no available stock ÷ active products. "
             "Alert CommerceOutOfStockShareHigh fires above 25%.",
             "percentunit",
-            [target(share, "{{platform}}")],
-            w=4,
-            h=5,
+            out_of_stock_share,
+            "{{platform}}",
+            trend=Trend("points", up_is_good=False),
             decimals=1,
         ),
-        stat(
+        card(
             "Import success",
             "Completed ÷ finished marketplace import jobs. Alert CommerceImportSuccessRatioLow fires below 80%.",
             "percentunit",
-            [target(f"commerce_platform_marketplace_import_success_rate_ratio{{{P}}}", "{{platform}}")],
-            w=4,
-            h=5,
+            platform_value("marketplace_import_success_rate_ratio"),
+            "{{platform}}",
+            trend=Trend("points"),
             decimals=1,
         ),
         Row("Orders and revenue"),

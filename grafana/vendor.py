@@ -5,9 +5,12 @@ from __future__ import annotations
 from grafana.builders import (
     CURRENCY_NOTE,
     Dashboard,
+    Expr,
     Panel,
     Row,
+    Trend,
     Variable,
+    card,
     dashboard,
     dashboard_links,
     datasource_variable,
@@ -18,10 +21,16 @@ from grafana.builders import (
     target,
     targets,
     timeseries,
+    trend_variable,
 )
 
 V = 'platform="$platform", vendor="$vendor"'
 """The selected vendor on the selected platform."""
+
+
+def vendor_value(family: str, extra: str = "") -> Expr:
+    """A vendor-scope family of the selected vendor on the selected platform (replicas collapsed)."""
+    return lambda o: f"max by (vendor) (commerce_vendor_{family}{{{V}{extra}}}{o})"
 
 
 def build() -> Dashboard:
@@ -59,6 +68,7 @@ def build() -> Dashboard:
             multi=True,
             description="Provider categories; one row of values each.",
         ),
+        trend_variable(),
     ]
     items: list[Panel | Row] = [
         Row("Vendor"),
@@ -68,108 +78,90 @@ def build() -> Dashboard:
             "none",
             [target(f"commerce_vendor_info{{{V}}}", "{{name}}", instant=True)],
             w=6,
-            h=4,
+            h=5,
             text_mode="name",
         ),
         table(
             "Platforms of this vendor",
-            "Every platform the vendor has an active link to.",
+            "Every platform the vendor has an active link to, with its merchant and its active/verified flags.",
             "none",
             [target('commerce_vendor_info{vendor="$vendor"}', instant=True, table=True)],
             w=6,
-            h=4,
+            h=5,
             transformations=[hide_columns("Time", "Value", "__name__", "job", "instance", "vendor", "name")],
         ),
-        stat(
+        card(
             "Orders",
             "All orders of the vendor, any status.",
             "short",
-            [target(f"commerce_vendor_orders{{{V}}}", "orders")],
-            w=3,
-            h=4,
-            text_mode="value",
+            vendor_value("orders"),
+            "orders",
         ),
-        stat(
+        card(
             "Revenue ($currency)",
             "Order totals in revenue statuses. " + CURRENCY_NOTE,
             "short",
-            [target(f"commerce_vendor_orders_total_revenue_${{currency}}{{{V}}}", "revenue")],
-            w=3,
-            h=4,
-            text_mode="value",
+            vendor_value("orders_total_revenue_${currency}"),
+            "revenue",
             decimals=2,
         ),
-        stat(
+        card(
             "New orders ($period)",
             "Orders created within the exporter's window.",
             "short",
-            [target(f'commerce_vendor_orders_new{{{V}, period="$period"}}', "new orders")],
-            w=3,
-            h=4,
-            text_mode="value",
+            vendor_value("orders_new", ', period="$period"'),
+            "new orders",
         ),
-        stat(
+        card(
             "Customers",
             "The vendor's customers.",
             "short",
-            [target(f"commerce_vendor_customers{{{V}}}", "customers")],
-            w=3,
-            h=4,
-            text_mode="value",
+            vendor_value("customers"),
+            "customers",
         ),
-        stat(
+        card(
             "Active products",
             "Active products in the vendor's catalog.",
             "short",
-            [target(f"commerce_vendor_catalog_products_active{{{V}}}", "active products")],
-            w=4,
-            h=4,
-            text_mode="value",
+            vendor_value("catalog_products_active"),
+            "active products",
         ),
-        stat(
+        card(
             "Out of stock",
             "Active products without available stock.",
             "short",
-            [target(f"commerce_vendor_inventory_out_of_stock{{{V}}}", "out of stock")],
-            w=4,
-            h=4,
-            text_mode="value",
+            vendor_value("inventory_out_of_stock"),
+            "out of stock",
+            trend=Trend(up_is_good=False),
         ),
-        stat(
+        card(
             "Low stock",
             "Active products with 1 to the low-stock threshold (default 5) units available.",
             "short",
-            [target(f"commerce_vendor_inventory_low_stock{{{V}}}", "low stock")],
-            w=4,
-            h=4,
-            text_mode="value",
+            vendor_value("inventory_low_stock"),
+            "low stock",
+            trend=Trend(up_is_good=False),
         ),
-        stat(
+        card(
             "Team members",
             "Active vendor_users rows.",
             "short",
-            [target(f"commerce_vendor_tenancy_team_members{{{V}}}", "team")],
-            w=4,
-            h=4,
-            text_mode="value",
+            vendor_value("tenancy_team_members"),
+            "team",
         ),
-        stat(
+        card(
             "Media",
             "Total size of the vendor's media files.",
             "bytes",
-            [target(f"commerce_vendor_cms_media_size_bytes{{{V}}}", "media")],
-            w=4,
-            h=4,
-            text_mode="value",
+            vendor_value("cms_media_size_bytes"),
+            "media",
         ),
-        stat(
+        card(
             "Import jobs",
             "Marketplace import jobs of the vendor (empty where marketplace is disabled).",
             "short",
-            [target(f"commerce_vendor_marketplace_import_jobs{{{V}}}", "import jobs")],
-            w=4,
-            h=4,
-            text_mode="value",
+            vendor_value("marketplace_import_jobs"),
+            "import jobs",
         ),
         Row("Over time"),
         timeseries(

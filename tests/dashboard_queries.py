@@ -53,8 +53,9 @@ def iter_panels(board: Json) -> Iterator[tuple[Json, str | None]]:
 
 
 def references(text: str) -> set[str]:
-    """Names of the variables `text` uses ($x, ${x}, ${x:fmt}, [[x]])."""
-    return {next(g for g in match.groups() if g) for match in _REFERENCE.finditer(text)}
+    """Names of the variables `text` uses ($x, ${x}, ${x:fmt}, [[x]]); `$1` is a regex group, not a variable."""
+    names = {next(g for g in match.groups() if g) for match in _REFERENCE.finditer(text)}
+    return {name for name in names if not name.isdigit()}
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,8 @@ def interpolate(text: str, variables: Mapping[str, Variable], builtins: Mapping[
 
     def replace(match: re.Match[str]) -> str:
         name = next(g for g in (match.group(1), match.group(3), match.group(4)) if g)
+        if name.isdigit():  # `$1` in a label_replace replacement: Grafana leaves unknown names as they are
+            return match.group(0)
         if name in builtins:
             return builtins[name]
         if name not in variables:
@@ -186,6 +189,15 @@ class Checker:
             if kind == "datasource":
                 if spec.get("query") != "prometheus":
                     self.problems.append(f"{where}: datasource variable ${name} is not for Prometheus")
+                continue
+            if kind == "custom":
+                values = [v.strip() for v in str(spec.get("query", "")).split(",") if v.strip()]
+                current = (spec.get("current") or {}).get("value")
+                if not values:
+                    self.problems.append(f"{where}: custom variable ${name} has no value")
+                elif current not in values:
+                    self.problems.append(f"{where}: custom variable ${name} selects {current!r}, not one of {values}")
+                resolved[name] = Variable(name, False, values, [current] if current in values else values[:1])
                 continue
             if kind != "query":
                 self.problems.append(f"{where}: variable ${name} has type {kind!r}, which this check cannot run")

@@ -141,11 +141,23 @@ def promtool(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProc
 class PrometheusServer:
     """A real Prometheus on a free loopback port with its own data directory."""
 
-    def __init__(self, tmp: Path, config: Mapping[str, Any], *, rule_files: Sequence[Path] = ()) -> None:
+    def __init__(
+        self, tmp: Path, config: Mapping[str, Any], *, rule_files: Sequence[Path] = (), history: str | None = None
+    ) -> None:
+        """`history`: OpenMetrics text with timestamps, loaded as TSDB blocks before the server starts."""
         binary, _ = prometheus_binaries()
         self.port = free_port()
         self.dir = tmp / f"prometheus-{self.port}"
         self.dir.mkdir()
+        if history is not None:
+            source = self.dir / "history.om"
+            source.write_text(history, encoding="utf-8")
+            (self.dir / "data").mkdir()
+            result = promtool(
+                "tsdb", "create-blocks-from", "openmetrics", "--quiet", str(source), str(self.dir / "data")
+            )
+            if result.returncode != 0:
+                raise RuntimeError(f"promtool could not load the history: {result.stderr.decode(errors='replace')}")
         settings = dict(config)
         if rule_files:
             settings["rule_files"] = [str(p) for p in rule_files]

@@ -50,6 +50,10 @@ def raw_values(exposition: Exposition) -> dict[tuple[str, frozenset[tuple[str, s
     return out
 
 
+PLAIN_VENDOR = {"merchant": "", "active": "true", "verified": "false"}
+"""The vendor info labels of a vendor made by `Rows.vendor` with its defaults: no company, active, not verified."""
+
+
 def info_value(exposition: Exposition, family: str, labels: dict[str, str]) -> float | None:
     """An info sample (its labels include `name`, which `Exposition.value` cannot take as a keyword)."""
     return exposition.samples.get((family, frozenset(labels.items())))

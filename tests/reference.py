@@ -202,6 +202,13 @@ class Reference:
     def vendor(self, vendor_id: int) -> Row:
         return next(v for v in self.t["vendors"] if v["id"] == vendor_id)
 
+    def merchant(self, vendor: Row) -> str:
+        """The owning company's code (when the rows have one), else its name, else its id; "" without one."""
+        company = next((c for c in self.t["companies"] if c["id"] == vendor.get("company_id")), None)
+        if company is None:
+            return ""
+        return label(company.get("code")) or label(company.get("name")) or str(company["id"])
+
     def labels(self, kind: str) -> dict[int, tuple[str | None, str, str | None]]:
         """Exported platforms or linked vendors: id → (label or None, display name, why no label).
 
@@ -349,7 +356,15 @@ class Reference:
             members = [v for v in sorted(self.members(platform["id"])) if vendors[v][0] is not None]
             for vendor_id in members:
                 vendor_code, vendor_name, _ = vendors[vendor_id]
-                labels = {"platform": code, "vendor": vendor_code, "name": vendor_name}
+                vendor = self.vendor(vendor_id)
+                labels = {
+                    "platform": code,
+                    "vendor": vendor_code,
+                    "name": vendor_name,
+                    "merchant": self.merchant(vendor),
+                    "active": "true" if vendor.get("is_active") else "false",
+                    "verified": "true" if vendor.get("is_verified") else "false",
+                }
                 out[(f"{self.namespace}_vendor_info", frozenset(labels.items()))] = 1
             platform_values = self.values(PLATFORM, platform)
             for name, labels, value in self._samples(PLATFORM, platform_values, {"platform": code}):

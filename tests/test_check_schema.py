@@ -106,10 +106,34 @@ def test_directory_needs_are_derived_from_its_statements() -> None:
         "vendors.id",
         "vendors.vendor_code",
         "vendors.name",
+        "vendors.is_active",
+        "vendors.is_verified",
+        "vendors.company_id",
+        "companies.id",
+        "companies.name",
         "platform_modules.platform_id",
         "platform_modules.module_code",
         "platform_modules.is_enabled",
     }
+
+
+def test_a_mapped_merchant_code_is_read_by_the_directory() -> None:
+    """`companies.code` is read (and so checked) only when the schema section maps it."""
+    coded = build_tables(Layout.of(columns={"companies.code": "merchant_code"}))
+    keys = {coded.key_of(c) for c in directory_needs(coded).columns}
+    assert "companies.code" in keys
+    assert "code" in coded.companies.c and "code" not in reference_tables().companies.c
+    assert coded.companies.c.code.name == "merchant_code"
+
+
+def test_a_mapped_merchant_code_column_that_is_missing_stops_every_provider(
+    sqlite_url: str, write_config: Callable[..., Path]
+) -> None:
+    """Mapping `companies.code` to a column the table lacks is reported under the directory, with the fix."""
+    result = check_schema(write_config, sqlite_url, columns={"companies.code": "merchant_code"})
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "companies.code" in result.stdout and "has no column merchant_code" in result.stdout
+    assert "directory (read by every provider run): CANNOT RUN" in result.stdout
 
 
 def test_provider_needs_cover_every_statement_path() -> None:

@@ -17,8 +17,11 @@ from typing import Any
 
 import promql_parser
 import pytest
+import yaml
 
+from grafana.builders import trend_expr
 from tests.dashboard_queries import DASHBOARD_DIR, ROOT, iter_panels, load_dashboards, references
+from tests.processes import promtool
 
 Json = dict[str, Any]
 DASHBOARDS = load_dashboards()
@@ -130,7 +133,7 @@ def query_problems(board: Json) -> list[str]:
         for target in targets:
             expr = str(target.get("expr", ""))
             # Any value will do for parsing: ranges need a duration, everything else a word.
-            sample = re.sub(r"\$\{?__\w*interval\}?|\$\{?__range\}?", "5m", expr)
+            sample = re.sub(r"\$\{?__\w*interval\}?|\$\{?__range\}?|(?<=offset )\$\{?\w+\}?", "5m", expr)
             sample = re.sub(r"\$\{(\w+)(:\w+)?\}|\$(\w+)", "x", sample)
             try:
                 promql_parser.parse(sample)
@@ -156,6 +159,14 @@ def variable_problems(board: Json) -> list[str]:
             unknown = references(str(text)) - set(defined)
             if unknown:
                 problems.append(f"${name} uses {sorted(unknown)} before they are defined")
+        elif variable.get("type") == "custom":
+            values = [v.strip() for v in str(variable.get("query", "")).split(",")]
+            options = [o.get("value") for o in variable.get("options", [])]
+            current = (variable.get("current") or {}).get("value")
+            if options != values:
+                problems.append(f"${name} options {options} differ from its query {values}")
+            if current not in values:
+                problems.append(f"${name} selects {current!r}, which is not one of {values}")
         defined.append(name)
     return problems
 
@@ -219,9 +230,9 @@ CHECKS: dict[str, Callable[[Json], list[str]]] = {
 # --- tests ------------------------------------------------------------------------------------
 
 
-def test_three_dashboards_are_bundled() -> None:
-    """The platform overview, vendor and exporter-health dashboards are in grafana/dashboards/."""
-    assert sorted(DASHBOARDS) == ["exporter-health.json", "platform-overview.json", "vendor.json"]
+def test_four_dashboards_are_bundled() -> None:
+    """The platform overview, vendor, merchant and exporter-health dashboards are in grafana/dashboards/."""
+    assert sorted(DASHBOARDS) == ["exporter-health.json", "merchant.json", "platform-overview.json", "vendor.json"]
 
 
 @pytest.mark.parametrize("check", sorted(CHECKS))
@@ -236,6 +247,7 @@ def test_uids_and_titles_are_unique_and_stable() -> None:
     """Dashboard uids (links and provisioning rely on them) are fixed and distinct, and so are titles."""
     assert {name: board["uid"] for name, board in DASHBOARDS.items()} == {
         "exporter-health.json": "commerce-exporter-health",
+        "merchant.json": "commerce-merchant",
         "platform-overview.json": "commerce-platform-overview",
         "vendor.json": "commerce-vendor",
     }
@@ -255,6 +267,83 @@ def test_vendor_names_come_from_the_info_metric() -> None:
     assert all("{{name}}" in t["legendFormat"] for t in overview)
     (vendor,) = [p for p, _ in iter_panels(DASHBOARDS["vendor.json"]) if p["title"] == "Vendor"]
     assert vendor["targets"][0]["expr"].startswith("commerce_vendor_info{")
+
+
+TRENDED = ("merchant.json", "platform-overview.json", "vendor.json")
+"""Dashboards whose stat cards show a trend."""
+
+
+def trend_problems(board: Json) -> list[str]:
+    """Every stat card that shows a figure has a trend: an instant query reading the same value
+    `offset $trend_period` earlier, shown as a percentage (or points) that says "no comparison yet"
+    when there is nothing that old; the dashboard lets the user pick the period, 7 days by default."""
+    problems = []
+    (period,) = [v for v in _variables(board) if v.get("name") == "trend_period"] or [{}]
+    if period.get("type") != "custom" or (period.get("current") or {}).get("value") != "7d":
+        problems.append("no $trend_period custom variable defaulting to 7d")
+    for panel, _ in iter_panels(board):
+        if panel.get("type") != "stat" or panel.get("options", {}).get("textMode") == "name":
+            continue  # a name card (the vendor's name) has no figure to compare
+        title = panel.get("title")
+        targets = panel.get("targets", [])
+        trends = [t for t in targets if "offset $trend_period" in t.get("expr", "")]
+        if len(targets) != 2 or len(trends) != 1:
+            problems.append(f"card {title!r} has no value query and trend query pair")
+            continue
+        (trend,) = trends
+        (value,) = [t for t in targets if t is not trend]
+        if not trend.get("instant"):
+            problems.append(f"card {title!r}: the trend query is not instant")
+        if value["expr"] not in trend["expr"] or value["expr"].replace(" ", "") == "":
+            problems.append(f"card {title!r}: the trend query does not compare the value query")
+        overrides = {
+            o["matcher"]["options"]: {prop["id"]: prop["value"] for prop in o["properties"]}
+            for o in panel.get("fieldConfig", {}).get("overrides", [])
+            if o.get("matcher", {}).get("id") == "byFrameRefID"
+        }
+        settings = overrides.get(trend["refId"], {})
+        if settings.get("unit") not in ("percent", "suffix: pp"):
+            problems.append(f"card {title!r}: the trend is not shown in percent or points")
+        special = [m for m in settings.get("mappings", []) if m.get("type") == "special"]
+        if settings.get("noValue") != "no comparison yet" or not any(
+            m["options"]["match"] == "null+nan" and m["options"]["result"]["text"] == "no comparison yet"
+            for m in special
+        ):
+            problems.append(f"card {title!r}: no data that old would not say no comparison yet")
+        if "{{trend}}" not in trend.get("legendFormat", ""):
+            problems.append(f"card {title!r}: the trend's direction is not in its name")
+    return problems
+
+
+@pytest.mark.parametrize("name", TRENDED)
+def test_every_card_shows_a_trend(name: str) -> None:
+    """Each stat card of the platform, vendor and merchant dashboards compares with one trend period earlier."""
+    problems = trend_problems(DASHBOARDS[name])
+    assert not problems, "\n".join(problems)
+    assert sum(p["type"] == "stat" for p, _ in iter_panels(DASHBOARDS[name])) >= 8
+
+
+def test_trend_check_catches_a_card_without_comparison() -> None:
+    """A card whose trend query lost its offset, or its no-comparison mapping, is reported."""
+    board = copy.deepcopy(DASHBOARDS["merchant.json"])
+    cards = [p for p, _ in iter_panels(board) if p["type"] == "stat"]
+    cards[0]["targets"][1]["expr"] = cards[0]["targets"][1]["expr"].replace("offset $trend_period", "")
+    cards[1]["fieldConfig"]["overrides"][0]["properties"] = [
+        prop for prop in cards[1]["fieldConfig"]["overrides"][0]["properties"] if prop["id"] != "mappings"
+    ]
+    problems = trend_problems(board)
+    assert any(repr(cards[0]["title"]) in p for p in problems), problems
+    assert any(repr(cards[1]["title"]) in p and "no comparison" in p for p in problems), problems
+
+
+def test_merchant_queries_select_the_merchant_through_the_info_series() -> None:
+    """Every merchant panel query reads the merchant's vendors through commerce_vendor_info{merchant="$merchant"}."""
+    for panel, _ in iter_panels(DASHBOARDS["merchant.json"]):
+        for target in panel["targets"]:
+            assert 'commerce_vendor_info{platform=~"$platform", merchant="$merchant"' in target["expr"], (
+                panel["title"],
+                target["refId"],
+            )
 
 
 BROKEN: dict[str, tuple[str, Callable[[Json], None]]] = {
@@ -308,3 +397,46 @@ def test_check_names_a_changed_and_a_missing_file(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert result.stderr == "out of date (run python -m grafana): vendor.json, exporter-health.json\n"
     assert not (tmp_path / "exporter-health.json").exists(), "--check must not write"
+
+
+@pytest.mark.prometheus
+def test_trend_expression_reads_up_down_same_new_and_no_comparison(tmp_path: Path) -> None:
+    """The trend of a series that rose, fell, stayed, grew from 0, or did not exist a period earlier, as
+    Prometheus evaluates it: ▲ +25 %, ▼ -50 %, = 0, ▲ +Inf, and NaN with no direction ("no comparison yet")."""
+    expr = trend_expr(lambda o: f'm{{job="x"}}{o}').replace("$trend_period", "1d")
+    series = {"up": "100 125", "down": "100 50", "same": "0 0", "new": "0 3", "young": "_ 7"}
+    expected = [
+        ("up", "▲", 25.0),
+        ("down", "▼", -50.0),
+        ("same", "=", 0.0),
+        ("new", "▲", float("inf")),
+    ]
+    document = {
+        "rule_files": [],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1d",
+                "input_series": [{"series": f'm{{job="x", s="{name}"}}', "values": v} for name, v in series.items()],
+                "promql_expr_test": [
+                    {
+                        "expr": f"({expr}) == ({expr})",  # NaN != NaN: the comparable ones
+                        "eval_time": "1d",
+                        "exp_samples": [
+                            {"labels": f'{{job="x", s="{name}", trend="{arrow} vs. 1d ago"}}', "value": value}
+                            for name, arrow, value in expected
+                        ],
+                    },
+                    {
+                        "expr": f"count by (s, trend) (({expr}) != ({expr}))",  # the NaN ones
+                        "eval_time": "1d",
+                        "exp_samples": [{"labels": '{s="young", trend="vs. 1d ago"}', "value": 1}],
+                    },
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "trend.test.yml"
+    path.write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    result = promtool("test", "rules", str(path))
+    assert result.returncode == 0, (result.stdout + result.stderr).decode(errors="replace")

@@ -184,3 +184,23 @@ def test_demo_db_builds_the_store_naming_and_a_prefixed_renamed_layout(
     assert len(exposed["reference"]) > 1000
     assert exposed["store"] == exposed["reference"]
     assert exposed["prefixed"] == exposed["reference"]
+
+
+def test_demo_has_merchants_of_several_vendors_one_of_them_on_two_platforms() -> None:
+    """The default demo data has merchants owning several exported vendors, one of those vendors on two platforms."""
+    from exporter.demo.data import DemoData, DemoSize
+
+    data = DemoData(DemoSize(), datetime.fromisoformat(ANCHOR))
+    tables = {name: [dict(zip(columns, row, strict=True)) for row in rows] for name, columns, rows in data.tables()}
+    active = {p["id"] for p in tables["platforms"] if p["is_active"]}
+    platforms_of: dict[int, set[int]] = {}
+    for link in tables["vendor_platforms"]:
+        if link["is_active"] and link["platform_id"] in active:
+            platforms_of.setdefault(link["vendor_id"], set()).add(link["platform_id"])
+    vendors_of: dict[int, set[int]] = {}
+    for vendor in tables["vendors"]:
+        if vendor["company_id"] is not None and vendor["id"] in platforms_of:
+            vendors_of.setdefault(vendor["company_id"], set()).add(vendor["id"])
+    several = {company: vendors for company, vendors in vendors_of.items() if len(vendors) >= 3}
+    assert len(several) >= 3
+    assert any(len(platforms_of[v]) >= 2 for vendors in several.values() for v in vendors)

@@ -103,6 +103,16 @@ def _names_blank(rows: Rows, world: World, backend: str) -> None:
     rows.update("vendors", world.empty, name=" \t ")
 
 
+def _merchant_names_dirty(rows: Rows, world: World, backend: str) -> None:
+    acme, unowned = rows.tables["companies"][:2]
+    rows.update("companies", acme, name=None)  # `both`: the merchant shows the company id
+    rows.update("companies", unowned, name="  Ünowned \t")  # trimmed
+    rows.update("vendors", world.half, company_id=unowned["id"])
+    blank = rows.add("companies", name=" \t ", is_active=True, is_verified=False, created_at=rows.ago(days=9))
+    rows.update("vendors", world.plain, company_id=blank["id"])  # blank: the id again
+    rows.update("vendors", world.empty, company_id=9999)  # no such company (no foreign key): no merchant
+
+
 def _platform_names_blank(rows: Rows, world: World, backend: str) -> None:
     rows.update("platforms", world.market, name=None)
     rows.update("platforms", world.main, name="  ")
@@ -196,6 +206,11 @@ CASES = [
         "vendor-name-null-empty-blank",
         _names_blank,
         series_of(vendors=frozenset({"ÅSA-Ω", HOSTILE_CODE_2, "EMPTY"}), keys=frozenset(), info=True),
+    ),
+    Case(
+        "merchant-name-null-blank-padded-missing",
+        _merchant_names_dirty,
+        series_of(vendors=frozenset({HOSTILE_CODE, "ÅSA-Ω", HOSTILE_CODE_2, "EMPTY"}), keys=frozenset(), info=True),
     ),
     Case(
         "platform-name-null-blank",
@@ -469,7 +484,10 @@ def test_collect_survives_a_vendor_without_name(tmp_path: Path, relaxed: Relaxed
         result = run_cli("collect", env={**os.environ, "COMMERCE_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
-    assert 'commerce_vendor_info{name="V1",platform="main",vendor="V1"} 1' in result.stdout
+    assert (
+        'commerce_vendor_info{active="true",merchant="",name="V1",platform="main",vendor="V1",verified="false"} 1'
+        in result.stdout
+    )
     revenue = 'commerce_vendor_orders_total_revenue_eur{category="orders",key="orders.total_revenue",platform="main",'
     assert f'{revenue}vendor="V1"}} 10.00' in result.stdout
 

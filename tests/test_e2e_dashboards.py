@@ -17,7 +17,9 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.dashboard_queries import Checker, TimeRange, edit_first_expr, load_dashboards
+from grafana import pictures
+from grafana.history import business_series, history
+from tests.dashboard_queries import Checker, TimeRange, edit_first_expr, interpolate, iter_panels, load_dashboards
 from tests.processes import ExporterProcess, PrometheusServer
 
 pytestmark = pytest.mark.prometheus
@@ -29,6 +31,8 @@ DASHBOARDS = load_dashboards()
 SCRAPES = 5
 """Scrapes to wait for: enough for rate() and delta() over the interval variables."""
 
+TREND_PERIOD = 7 * 86400
+"""The dashboards' default $trend_period, in seconds."""
 OUT_OF_STOCK_THRESHOLD = 0.25
 IMPORT_SUCCESS_THRESHOLD = 0.8
 """The business thresholds of config/prometheus/rules/commerce-business.rules.yml, restated."""
@@ -56,6 +60,20 @@ def shipped_scrape_config(target: str) -> dict[str, Any]:
     return dict(config)
 
 
+def week_old_history(exporter: ExporterProcess, job: str) -> str:
+    """The exporter's business series written around one trend period (7 days) ago, as Prometheus would have them.
+
+    Samples every minute from 10 minutes before to 30 minutes after "now − 7d", so that
+    `offset 7d` finds a sample within Prometheus' 5-minute lookback for the whole module.
+    """
+    status, _, body = exporter.get("/metrics", headers={"Accept": "application/openmetrics-text; version=1.0.0"})
+    assert status == 200
+    now = time.time()
+    moments = [now - TREND_PERIOD + minutes * 60 for minutes in range(-10, 31)]
+    labels = {"job": job, "instance": f"127.0.0.1:{exporter.port}"}
+    return history(business_series(body.decode()), moments, now, labels)
+
+
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     tmp = tmp_path_factory.mktemp("e2e-dashboards")
@@ -63,7 +81,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     prometheus: PrometheusServer | None = None
     try:
         exporter.wait_ready()
-        prometheus = PrometheusServer(tmp, shipped_scrape_config(f"127.0.0.1:{exporter.port}"), rule_files=RULE_FILES)
+        config = shipped_scrape_config(f"127.0.0.1:{exporter.port}")
+        past = week_old_history(exporter, config["scrape_configs"][0]["job_name"])
+        prometheus = PrometheusServer(tmp, config, rule_files=RULE_FILES, history=past)
         prometheus.wait_for(f'count_over_time(up{{job="commerce-exporter"}}[1m]) >= {SCRAPES}', timeout=60)
         yield Stack(exporter, prometheus)
     finally:
@@ -79,6 +99,45 @@ def test_every_variable_and_query_returns_data(stack: Stack, name: str) -> None:
     problems = checker.check_dashboard(copy.deepcopy(DASHBOARDS[name]), name)
     assert not problems, "\n".join(problems)
     assert checker.queries_run >= 10
+
+
+TRENDED = ("merchant.json", "platform-overview.json", "vendor.json")
+
+
+@pytest.mark.parametrize("name", TRENDED)
+def test_trends_compare_with_the_week_old_data(stack: Stack, name: str) -> None:
+    """With a week of history every card's trend is a real comparison (▲, ▼ or =), never "no comparison yet"."""
+    checker = stack.checker()
+    board = copy.deepcopy(DASHBOARDS[name])
+    variables = checker.resolve_variables(board, name)
+    assert not checker.problems, checker.problems
+    compared = 0
+    for panel, _ in iter_panels(board):
+        for query in panel.get("targets", []):
+            if "offset $trend_period" not in query["expr"]:
+                continue
+            expr = interpolate(query["expr"], variables, checker.range.builtins)
+            result = stack.prometheus.api("query", query=expr, time=f"{checker.range.end:.3f}")["result"]
+            assert result, f"{name}: {panel['title']}: no series"
+            for series in result:
+                direction = series["metric"]["trend"]
+                assert direction[0] in "▲▼=", f"{name}: {panel['title']}: {series}"
+                compared += 1
+    assert compared >= 8
+
+
+def test_the_merchant_picture_draws_every_panel(stack: Stack, tmp_path: Path) -> None:
+    """`grafana.pictures` (what makes docs/images/*.png) draws each merchant panel from the Prometheus data."""
+    end = time.time()
+    drawn = pictures.render(
+        DASHBOARDS["merchant.json"],
+        pictures.Prometheus(stack.prometheus.url),
+        pictures.TimeRange(end - 60, end, 2),
+        tmp_path / "merchant.png",
+    )
+    assert drawn.empty == []
+    assert drawn.panels == sum(1 for _ in iter_panels(DASHBOARDS["merchant.json"]))
+    assert (tmp_path / "merchant.png").read_bytes().startswith(b"\x89PNG")
 
 
 BREAKAGES = {

@@ -23,7 +23,8 @@ GOLDEN = Path(__file__).parent / "golden" / "orders_small.txt"
 def small_orders_platform(engine: Engine) -> None:
     rows = Rows(engine)
     main = rows.platform("main", name='Main "Shop"')
-    vendor = rows.vendor("V1", name="Bob's \\ Books\nLtd")
+    owner = rows.add("companies", name='Acme "Holding" \\ AG', is_active=True, is_verified=True, created_at=rows.now)
+    vendor = rows.vendor("V1", name="Bob's \\ Books\nLtd", company_id=owner["id"])
     rows.link(vendor, main)
     rows.order(vendor, 1999, status="delivered", created_at=rows.ago(days=1))
     rows.order(vendor, 501, status="pending", currency="USD", created_at=rows.ago(days=45))

@@ -21,6 +21,7 @@ from exporter.exposition import Format, prepare
 from exporter.families import FamilyBuilder
 from tests.builders import NOW, Rows
 from tests.exporting import FixedClock, make_exporter
+from tests.provider_samples import PLAIN_VENDOR
 
 METRIC_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
@@ -233,7 +234,12 @@ def test_hostile_names_survive_a_real_collection(sqlite_url: str) -> None:
         exporter.stop()
     families = {f.name: f for f in parse_openmetrics(body)}
     vendor_info = [s.labels for s in families["commerce_vendor"].samples] if "commerce_vendor" in families else []
-    assert {"platform": hostile_platform, "vendor": hostile_vendor, "name": "Ünïcödé\u2028name"} in vendor_info
+    assert {
+        "platform": hostile_platform,
+        "vendor": hostile_vendor,
+        "name": "Ünïcödé\u2028name",
+        **PLAIN_VENDOR,
+    } in vendor_info
     orders = families["commerce_vendor_orders"].samples
     assert [(s.labels["platform"], s.labels["vendor"], s.value) for s in orders] == [
         (hostile_platform, hostile_vendor, 1.0)

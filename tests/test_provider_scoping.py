@@ -6,7 +6,7 @@ from sqlalchemy import Engine
 
 from tests.builders import NOW, Rows
 from tests.exporting import FixedClock, collect
-from tests.provider_samples import categories, info_value, owners, platform_value, vendor_value
+from tests.provider_samples import PLAIN_VENDOR, categories, info_value, owners, platform_value, vendor_value
 
 
 def test_vendor_on_two_platforms_is_exported_under_both(writer: Engine, database_url: str) -> None:
@@ -24,7 +24,12 @@ def test_vendor_on_two_platforms_is_exported_under_both(writer: Engine, database
         assert platform_value(exposition, "orders", "orders.total", platform) == 3
         assert platform_value(exposition, "tenancy_vendors", "tenancy.vendors", platform) == 1
         assert (
-            info_value(exposition, "commerce_vendor_info", dict(platform=platform, vendor="V1", name="Vendor V1")) == 1
+            info_value(
+                exposition,
+                "commerce_vendor_info",
+                dict(platform=platform, vendor="V1", name="Vendor V1", **PLAIN_VENDOR),
+            )
+            == 1
         )
 
 
@@ -45,7 +50,10 @@ def test_inactive_link_leaves_the_vendor_out_of_that_platform(writer: Engine, da
     assert platform_value(exposition, "orders", "orders.total", "market") == 1
     assert platform_value(exposition, "tenancy_vendors", "tenancy.vendors", "market") == 1
     assert (
-        info_value(exposition, "commerce_vendor_info", dict(platform="market", vendor="OUT", name="Vendor OUT")) is None
+        info_value(
+            exposition, "commerce_vendor_info", dict(platform="market", vendor="OUT", name="Vendor OUT", **PLAIN_VENDOR)
+        )
+        is None
     )
 
 
@@ -141,6 +149,11 @@ def test_hostile_codes_and_names_round_trip_through_the_labels(writer: Engine, d
     assert all(r.ok for r in exposition.results)
     assert info_value(exposition, "commerce_platform_info", dict(platform='eu"west\\1', name="Ünïcode\nPlatform")) == 1
     for code, name in HOSTILE.items():
-        assert info_value(exposition, "commerce_vendor_info", dict(platform='eu"west\\1', vendor=code, name=name)) == 1
+        assert (
+            info_value(
+                exposition, "commerce_vendor_info", dict(platform='eu"west\\1', vendor=code, name=name, **PLAIN_VENDOR)
+            )
+            == 1
+        )
         assert vendor_value(exposition, "orders", "orders.total", 'eu"west\\1', code) == 1
     assert platform_value(exposition, "orders", "orders.total", 'eu"west\\1') == len(HOSTILE)

@@ -28,7 +28,8 @@ def mapped(**schema: object) -> dict[str, str]:
         table = t.table(spec.name)
         names[spec.name] = f"{table.schema}.{table.name}" if table.schema else table.name
         for column in spec.columns:
-            names[f"{spec.name}.{column.name}"] = table.c[column.name].name
+            if column.name in table.c:  # an optional column is there only when mapped
+                names[f"{spec.name}.{column.name}"] = table.c[column.name].name
     return names
 
 

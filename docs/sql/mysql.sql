@@ -14,6 +14,7 @@ CREATE USER 'commerce_exporter'@'%' IDENTIFIED BY 'change-me'
 GRANT SELECT ON commerce_platform.platforms TO 'commerce_exporter'@'%';
 GRANT SELECT ON commerce_platform.platform_modules TO 'commerce_exporter'@'%';
 GRANT SELECT ON commerce_platform.vendors TO 'commerce_exporter'@'%';
+GRANT SELECT ON commerce_platform.companies TO 'commerce_exporter'@'%';  -- the merchant of each vendor
 GRANT SELECT ON commerce_platform.vendor_platforms TO 'commerce_exporter'@'%';
 GRANT SELECT ON commerce_platform.vendor_users TO 'commerce_exporter'@'%';
 GRANT SELECT ON commerce_platform.vendor_domains TO 'commerce_exporter'@'%';

@@ -7,7 +7,7 @@
 --
 -- The exporter makes every session read-only itself (default_transaction_read_only, repeatable
 -- read, statement_timeout at connection start-up); this account makes that true even for a
--- process that does not: it can read the fourteen tables the built-in providers query, nothing else.
+-- process that does not: it can read the fifteen tables the built-in providers query, nothing else.
 
 CREATE ROLE commerce_exporter LOGIN PASSWORD 'change-me'
     CONNECTION LIMIT 8;  -- database.pool_size (default 3) + pre-ping reconnects + a psql session
@@ -23,6 +23,7 @@ GRANT SELECT ON
     platforms,
     platform_modules,
     vendors,
+    companies,  -- the merchant of each vendor
     vendor_platforms,
     vendor_users,
     vendor_domains,

@@ -18,6 +18,23 @@ _NAMES = ("Atelier", "Bazaar", "Corner", "Depot", "Emporium", "Forge", "Goods", 
 _ODD_NAMES = ('Bob\'s "Best" Books', "Müller & Söhne", "Back\\slash Bikes", "Ørsted Øl", "Café Zoë")
 
 
+_COMPANY_SIZES = (3, 1, 2, 4, 2)
+"""How many consecutive vendors each company owns, in turn: merchants of one to four vendors."""
+
+
+def _owners(vendors: int) -> dict[int, int]:
+    """Vendor id → the id of the company that owns it (before one in ten is left without one)."""
+    owners: dict[int, int] = {}
+    company, left = 1, _COMPANY_SIZES[0]
+    for vendor_id in range(1, vendors + 1):
+        if left == 0:
+            company += 1
+            left = _COMPANY_SIZES[(company - 1) % len(_COMPANY_SIZES)]
+        owners[vendor_id] = company
+        left -= 1
+    return owners
+
+
 @dataclass(frozen=True)
 class DemoSize:
     """How much data to generate; other tables scale with vendors and orders."""
@@ -113,10 +130,11 @@ class DemoData:
     def vendors(self) -> tuple[str, Sequence[str], list[Row]]:
         rows = []
         companies = (self.size.vendors + 1) // 2
+        owners = _owners(self.size.vendors)
         for i in range(1, self.size.vendors + 1):
             name = _ODD_NAMES[(i // 7) % len(_ODD_NAMES)] + f" {i}" if i % 7 == 0 else f"{_NAMES[i % 10]} {i}"
             subdomain = f"shop{i}" if self.rng.random() < 0.8 else None
-            company = (i + 1) // 2 if (i + 1) // 2 <= companies and self.rng.random() < 0.9 else None
+            company = owners[i] if owners[i] <= companies and self.rng.random() < 0.9 else None
             rows.append(
                 (
                     i,
