@@ -103,7 +103,7 @@ class Directory:
     modules: Mapping[int, Mapping[str, bool]] = field(default_factory=dict)
 
 
-def load_directory(db: Session, previous: Directory | None = None) -> Directory:
+def load_directory(db: Session, previous: Directory | None = None, *, merchant_join: bool = True) -> Directory:
     """Three statements, whatever the number of vendors.
 
     Runs before every provider run, so at 10,000 vendors it is kept lean: rows come as plain
@@ -116,6 +116,8 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
 
     The links statement also reads each vendor's flags and owning company (an outer join, so a
     vendor without one is still listed), so a vendor that changes merchant moves at the next run.
+    The merchant is optional data: with `merchant_join` False (the database has no usable companies
+    table, see `SchemaGuard.merchant_join`) the same statement reads no company and every merchant is "".
     """
     t = tables(db)
     platforms_t, links_t, vendors_t, modules_t = t.platforms, t.vendor_platforms, t.vendors, t.platform_modules
@@ -153,12 +155,13 @@ def load_directory(db: Session, previous: Directory | None = None) -> Directory:
             vendors_t.c.name,
             vendors_t.c.is_active,
             vendors_t.c.is_verified,
-            *merchant_columns,
+            *(merchant_columns if merchant_join else (null(), null(), null())),
         )
         .join(vendors_t, vendors_t.c.id == links_t.c.vendor_id)
-        .outerjoin(companies_t, companies_t.c.id == vendors_t.c.company_id)
         .where(links_t.c.is_active.is_(True))
     )
+    if merchant_join:
+        links = links.outerjoin(companies_t, companies_t.c.id == vendors_t.c.company_id)
     # `.all()` fetches in one driver call; iterating the Result would call fetchone() per row.
     for platform_id, vendor_id, code, name, active, verified, company_id, company_name, company_code in db.execute(
         links

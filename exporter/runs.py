@@ -150,7 +150,8 @@ class ProviderRunner:
         Every provider is asked the same way, through its adapter: one call for the run's
         vendors and platforms (`exporter.adapter` turns it into whatever the provider implements).
         """
-        directory = self._directory = load_directory(db, self._directory)
+        merchant_join = self.schema_guard.merchant_join(db)  # False: no companies table, every merchant label is ""
+        directory = self._directory = load_directory(db, self._directory, merchant_join=merchant_join)
         plan = plan_run(
             provider.name,
             directory,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any, cast
 
@@ -42,6 +42,9 @@ log = logging.getLogger(__name__)
 
 RECHECK_SECONDS = 60.0
 """While a provider cannot run for lack of a table or column, its tables are reflected again at most this often."""
+
+MERCHANT_LABELS_EMPTY = "merchant labels are empty"
+"""What the directory does without the companies table (or a column its merchant join reads)."""
 
 KIND_WORDS: Mapping[str, str] = {
     "integer": "a number",
@@ -97,11 +100,18 @@ class Finding:
     detail: str
     """The type found (OK), or what is wrong."""
     fix: str | None = None
+    optional: str | None = None
+    """Set for a column the reader can do without: what is lost while it is missing or mistyped."""
 
     @property
     def ok(self) -> bool:
         """Nothing to fix."""
         return self.status is Status.OK
+
+    @property
+    def blocks(self) -> bool:
+        """Missing or mistyped, and the reader cannot do without it."""
+        return not self.ok and self.optional is None
 
     def describe(self) -> str:
         """One line for a log message."""
@@ -187,11 +197,29 @@ class _NoRows:
         return self
 
 
-def directory_needs(schema: SchemaTables) -> Needs:
-    """What every provider run reads first (platforms, links, vendors, modules), from the directory's statements."""
+def _directory_columns(schema: SchemaTables, *, merchant_join: bool) -> list[Column[Any]]:
     recorder = _Recorder(schema)
-    load_directory(cast(Session, recorder))
-    return Needs(tuple(columns_of(recorder.statements, schema)))
+    load_directory(cast(Session, recorder), merchant_join=merchant_join)
+    return columns_of(recorder.statements, schema)
+
+
+def directory_needs(schema: SchemaTables) -> Needs:
+    """What every provider run reads first (platforms, links, vendors, modules), from the directory's statements.
+
+    Without the merchant: see `merchant_needs`.
+    """
+    return Needs(tuple(_directory_columns(schema, merchant_join=False)))
+
+
+def merchant_needs(schema: SchemaTables) -> Needs:
+    """What the directory's merchant join adds (companies, `vendors.company_id`): optional, the label is "" without it.
+
+    Derived like `directory_needs`: the columns of the directory's statements with the join that
+    are not read without it.
+    """
+    without = set(_directory_columns(schema, merchant_join=False))
+    joined = _directory_columns(schema, merchant_join=True)
+    return Needs(_in_schema_order(c for c in joined if c not in without))
 
 
 def provider_needs(provider: AdaptedProvider, schema: SchemaTables) -> Needs:
@@ -298,6 +326,9 @@ class SchemaGuard:
         self._needs: dict[str, Needs] = {}
         self._failing: set[str] = set()
         self._directory: Needs | None = None
+        self._merchant: Needs | None = None
+        self._merchant_problems: tuple[Finding, ...] | None = None
+        """Why the directory reads no merchant (empty: it does); None before the first check."""
 
     def needs(self, name: str, provider: AdaptedProvider) -> Needs:
         """The directory's and the provider's columns (computed once per provider)."""
@@ -338,6 +369,44 @@ class SchemaGuard:
             else:
                 self._failing.discard(name)
             return problems
+
+    def merchant_join(self, db: Session) -> bool:
+        """Whether the directory can read each vendor's merchant (`merchant_needs` are in place).
+
+        The merchant is optional data: without the companies table, or with a column of the join
+        missing or mistyped, the directory reads no merchant and every provider still runs. One
+        warning says so, with what is missing and the fix, when that state begins or what is
+        missing changes; one info line when the merchant is back. Cached like the providers'
+        tables: while the join cannot be read, its tables are reflected again before a run once
+        their reflection is `RECHECK_SECONDS` old, so a migration that adds them is picked up.
+        """
+        with self._lock:
+            if self._merchant is None:
+                self._merchant = merchant_needs(self.schema)
+            needs = self._merchant
+            now = self._monotonic()
+            stale = [
+                table
+                for table in needs.tables
+                if table not in self._cache
+                or (bool(self._merchant_problems) and now - self._cache[table][1] >= self._recheck)
+            ]
+            if stale:
+                for table, fresh in reflect(db.connection(), stale).items():
+                    self._cache[table] = (fresh, now)
+            current = {table: self._cache[table][0] for table in needs.tables}
+            problems = tuple(f for f in compare(needs, current, self.schema, db.get_bind().dialect) if not f.ok)
+            if problems != self._merchant_problems:
+                if problems:
+                    log.warning(
+                        "%s (every provider still runs): %s",
+                        MERCHANT_LABELS_EMPTY,
+                        "; ".join(finding.describe() for finding in problems),
+                    )
+                elif self._merchant_problems:
+                    log.info("merchant labels are read again: the companies table and its columns are in place")
+                self._merchant_problems = problems
+            return not problems
 
     def invalidate(self) -> None:
         """Forget every reflection: the next runs look at the database again."""
@@ -381,8 +450,13 @@ class Section:
 
     @property
     def ok(self) -> bool:
-        """Nothing missing or mistyped."""
-        return self.note is None and all(f.ok for f in self.findings)
+        """Nothing missing or mistyped that the reader cannot do without."""
+        return self.note is None and not any(f.blocks for f in self.findings)
+
+    @property
+    def lost(self) -> list[str]:
+        """What is lost for the optional columns that are missing or mistyped (e.g. "merchant labels are empty")."""
+        return list(dict.fromkeys(f.optional for f in self.findings if f.optional is not None and not f.ok))
 
 
 @dataclass
@@ -424,13 +498,19 @@ def _render_section(section: Section, width: int) -> list[str]:
         state = "not checked (it does not declare schema_requirements; see docs/database.md)"
     else:
         state = "OK" if section.ok else "CANNOT RUN"
+        if section.lost:
+            state += f" ({', '.join(section.lost)})"
     lines = [f"{section.title}: {state}"]
     if section.remark:
         lines.append(f"  note: {section.remark}")
     for finding in section.findings:
         where = finding.looked_for if finding.status is Status.MISSING else f"{finding.looked_for} {finding.detail}"
         if finding.ok:
-            lines.append(f"  OK        {finding.key:<{width}}  {where}")
+            optional = " (optional)" if finding.optional is not None else ""
+            lines.append(f"  OK        {finding.key:<{width}}  {where}{optional}")
+        elif finding.optional is not None:
+            lines.append(f"  OPTIONAL  {finding.key:<{width}}  {finding.detail}: {finding.optional}")
+            lines.append(f"  {'':<9} {'':<{width}}  fix: {finding.fix}")
         else:
             lines.append(f"  {finding.status.value:<9} {finding.key:<{width}}  {finding.detail}")
             lines.append(f"  {'':<9} {'':<{width}}  fix: {finding.fix}")
@@ -513,6 +593,7 @@ def check_schema(
     connection = db.connection()
     dialect = connection.dialect
     directory = directory_needs(schema)
+    merchant = merchant_needs(schema)
     remarks: dict[str, str] = {}
     needs: dict[str, Needs] = {}
     for name, provider in providers.items():
@@ -526,11 +607,19 @@ def check_schema(
         name: Needs(_in_schema_order(c for c in own.columns if c not in directory.columns), own.declared)
         for name, own in needs.items()
     }
-    tables = dict.fromkeys(directory.tables + tuple(t for n in needs.values() for t in n.tables))
-    reflected = reflect(connection, tables)
-    directory = Needs(_in_schema_order(directory.columns))
+    required = dict.fromkeys(directory.tables + tuple(t for n in needs.values() for t in n.tables))
+    reflected = reflect(connection, dict.fromkeys((*required, *merchant.tables)))
+    # What only the merchant join reads: `vendors` is required all the same, `vendors.company_id` is not.
+    optional = {schema.key_of(c) for c in merchant.columns} | {
+        schema.reference_name(t) or t.name for t in merchant.tables if t not in directory.tables
+    }
+    directory = Needs(_in_schema_order(directory.columns + merchant.columns))
     directory_section = Section(
-        "directory (read by every provider run)", compare(directory, reflected, schema, dialect)
+        "directory (read by every provider run)",
+        [
+            replace(f, optional=MERCHANT_LABELS_EMPTY) if f.key in optional else f
+            for f in compare(directory, reflected, schema, dialect)
+        ],
     )
     sections: dict[str, Section] = {}
     for name, provider in providers.items():
@@ -547,5 +636,5 @@ def check_schema(
         sections[name] = section
     for name, why in (failed or {}).items():
         sections[name] = Section(f"provider {name}", note=f"CANNOT RUN: it failed to load: {why}")
-    missing = [t for t, r in reflected.items() if r.columns is None]
+    missing = [t for t, r in reflected.items() if r.columns is None and t in required]  # not only the optional ones
     return SchemaReport(where, directory_section, sections, _hints(schema, connection, missing))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,7 +25,9 @@ class Rows:
 
     Tables and columns are named by their reference names; `schema` says what they are called
     in the database (default: the reference names). `metadata` replaces the tables altogether
-    with others of the same names (the relaxed tables of the dirty-row tests).
+    with others of the same names (the relaxed tables of the dirty-row tests). `absent` names
+    tables (`companies`) and columns (`vendors.company_id`) the database lacks: their rows and
+    values are remembered in `tables`, for the expectations, but never inserted.
     """
 
     def __init__(
@@ -34,11 +37,13 @@ class Rows:
         schema: SchemaTables | None = None,
         *,
         metadata: MetaData | None = None,
+        absent: Collection[str] = (),
     ) -> None:
         self.engine = engine
         self.now = now
         self.schema = schema or reference_tables()
         self.metadata = metadata
+        self.absent = frozenset(absent)
         self.tables: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self._ids: dict[str, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
 
@@ -49,10 +54,17 @@ class Rows:
     def add(self, table: str, **values: Any) -> dict[str, Any]:
         """Insert one row into `table`; returns it (with its id)."""
         row = {"id": next(self._ids[table]), **values}
-        with self.engine.begin() as connection:
-            connection.execute(insert(self.table(table)), [row])
+        if table not in self.absent:
+            with self.engine.begin() as connection:
+                connection.execute(insert(self.table(table)), [self._present(table, row)])
         self.tables[table].append(row)
         return row
+
+    def _present(self, table: str, row: dict[str, Any]) -> dict[str, Any]:
+        """`row` without the columns the database lacks."""
+        if not self.absent:
+            return row
+        return {column: value for column, value in row.items() if f"{table}.{column}" not in self.absent}
 
     def update(self, table: str, row: dict[str, Any], **values: Any) -> dict[str, Any]:
         """Change columns of one inserted row, in the database and in `tables`; returns the row."""
@@ -65,8 +77,9 @@ class Rows:
     def bulk(self, table: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Insert many rows in one statement (ids assigned here); returns them."""
         stored = [{"id": next(self._ids[table]), **row} for row in rows]
-        with self.engine.begin() as connection:
-            connection.execute(insert(self.table(table)), stored)
+        if table not in self.absent:
+            with self.engine.begin() as connection:
+                connection.execute(insert(self.table(table)), [self._present(table, row) for row in stored])
         self.tables[table].extend(stored)
         return stored
 

@@ -33,7 +33,7 @@ from sqlalchemy.types import NullType
 from exporter.contracts import KnownValuesProvider, SchemaAwareProvider
 from exporter.discovery import discover, instantiate
 from exporter.schema import Layout, SchemaTables, build_tables, reference_tables
-from exporter.schemacheck import directory_needs, type_fits
+from exporter.schemacheck import directory_needs, merchant_needs, type_fits
 from providers.orders import OrdersMetricsProvider
 from tests.adversarial import build_world
 from tests.builders import NOW, Rows
@@ -93,7 +93,7 @@ def check_schema(write_config: Callable[..., Path], url: str, **schema: Any) -> 
 
 
 def test_directory_needs_are_derived_from_its_statements() -> None:
-    """Every column the directory reads, and nothing else, is found by walking its statements."""
+    """Every column the directory must read (the merchant aside), and nothing else, is found in its statements."""
     keys = {reference_tables().key_of(c) for c in directory_needs(reference_tables()).columns}
     assert keys == {
         "platforms.id",
@@ -108,32 +108,41 @@ def test_directory_needs_are_derived_from_its_statements() -> None:
         "vendors.name",
         "vendors.is_active",
         "vendors.is_verified",
-        "vendors.company_id",
-        "companies.id",
-        "companies.name",
         "platform_modules.platform_id",
         "platform_modules.module_code",
         "platform_modules.is_enabled",
     }
 
 
+def test_merchant_needs_are_what_the_join_adds() -> None:
+    """The optional merchant join reads the owning company: `vendors.company_id`, `companies.id` and its name."""
+    keys = {reference_tables().key_of(c) for c in merchant_needs(reference_tables()).columns}
+    assert keys == {"vendors.company_id", "companies.id", "companies.name"}
+
+
 def test_a_mapped_merchant_code_is_read_by_the_directory() -> None:
-    """`companies.code` is read (and so checked) only when the schema section maps it."""
+    """`companies.code` is read (and so checked, as optional) only when the schema section maps it."""
     coded = build_tables(Layout.of(columns={"companies.code": "merchant_code"}))
-    keys = {coded.key_of(c) for c in directory_needs(coded).columns}
-    assert "companies.code" in keys
+    assert "companies.code" in {coded.key_of(c) for c in merchant_needs(coded).columns}
+    assert "companies.code" not in {coded.key_of(c) for c in directory_needs(coded).columns}
     assert "code" in coded.companies.c and "code" not in reference_tables().companies.c
     assert coded.companies.c.code.name == "merchant_code"
 
 
-def test_a_mapped_merchant_code_column_that_is_missing_stops_every_provider(
+def test_a_mapped_merchant_code_column_that_is_missing_stops_no_provider(
     sqlite_url: str, write_config: Callable[..., Path]
 ) -> None:
-    """Mapping `companies.code` to a column the table lacks is reported under the directory, with the fix."""
+    """`companies.code` mapped to a column the table lacks: an OPTIONAL directory line with the fix, exit 0."""
     result = check_schema(write_config, sqlite_url, columns={"companies.code": "merchant_code"})
-    assert result.returncode == 1, result.stdout + result.stderr
-    assert "companies.code" in result.stdout and "has no column merchant_code" in result.stdout
-    assert "directory (read by every provider run): CANNOT RUN" in result.stdout
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = [" ".join(line.split()) for line in result.stdout.splitlines()]
+    optional = lines.index(
+        "OPTIONAL companies.code table companies has no column merchant_code: merchant labels are empty"
+    )
+    assert lines[optional + 1] == 'fix: schema.columns."companies.code": <your column>'
+    assert "directory (read by every provider run): OK (merchant labels are empty)" in lines
+    assert "OK companies.name companies.name VARCHAR(255) (optional)" in lines
+    assert "7 of 7 enabled provider(s) can run." in lines
 
 
 def test_provider_needs_cover_every_statement_path() -> None:
