@@ -151,7 +151,9 @@ class CollectionConfig(_Section):
     period: str = Field(default="30d", description="Window of windowed values (orders.new, customers.new).")
     stale_after: StaleAfter | None = Field(default=None, description="Default: 3 × the provider's interval.")
     concurrency: int = Field(default=2, ge=1, le=32)
-    shard: str = Field(default="0/1", description="i/n: export the vendors whose code hashes to i of n.")
+    shard: str = Field(
+        default="0/1", description="i/n: export the i-th of n contiguous vendor-id ranges (equal vendor counts)."
+    )
 
     @field_validator("period")
     @classmethod

@@ -134,17 +134,49 @@ class Dropped:
 
 
 @dataclass(frozen=True, slots=True)
+class VendorRange:
+    """The vendor ids a shard exports: `lo ≤ vendor_id ≤ hi`, both ends inclusive, None for no bound.
+
+    `collection.shard: i/n` gives every replica one contiguous range of vendor ids (see
+    `exporter.directory.Shard`). A provider may restrict its vendor-scope statements to it
+    (`WHERE vendor_id BETWEEN lo AND hi`, which an index on `vendor_id` serves), so a shard reads
+    only its own vendors' rows; the exporter drops values of vendors outside it either way.
+    Platform-scope values must not be restricted: they count every vendor (only shard 0 asks for them).
+    """
+
+    lo: int | None = None
+    hi: int | None = None
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the range excludes any vendor id (False: every vendor, an unsharded run)."""
+        return self.lo is not None or self.hi is not None
+
+    def __contains__(self, vendor_id: object) -> bool:
+        if not isinstance(vendor_id, int):
+            return False
+        return (self.lo is None or vendor_id >= self.lo) and (self.hi is None or vendor_id <= self.hi)
+
+
+EVERY_VENDOR = VendorRange()
+"""The range of an unsharded run."""
+
+
+@dataclass(frozen=True, slots=True)
 class MetricsContext:
-    """The time window a provider computes windowed values over (naive UTC).
+    """The time window a provider computes windowed values over (naive UTC), and the shard's vendors.
 
     The exporter sets `date_to` to now and `date_from` to now − `period`, both ends inclusive.
     `include_trends` is always False: trends are not exported (see `MetricValue`).
+    `vendor_range` is the shard's range of vendor ids (`EVERY_VENDOR` when unsharded): every
+    vendor id a run asks for lies in it, so vendor-scope statements may read only rows inside it.
     """
 
     date_from: datetime | None = None
     date_to: datetime | None = None
     include_trends: bool = False
     period: str = "30d"
+    vendor_range: VendorRange = EVERY_VENDOR
 
 
 @runtime_checkable

@@ -1,19 +1,19 @@
-"""Who is exported: active platforms, their vendor sets A(P), module enablement and shards."""
+"""Who is exported: active platforms, their vendor sets, module enablement and shards (vendor-id ranges)."""
 
 from __future__ import annotations
 
 import logging
-import zlib
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 from sqlalchemy import null, select
 from sqlalchemy.orm import Session
 
-from exporter.contracts import DropReason
+from exporter.contracts import EVERY_VENDOR, DropReason, VendorRange
 from exporter.schema import by_key, tables
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,6 @@ class VendorInfo:
     """The `vendor` label; None when the row's code cannot be one (`problem` says why)."""
     name: str
     """The display name; the code when the row's name is NULL, blank or not text."""
-    bucket: int = 0
-    """CRC-32 of the vendor code: the stable hash shards split on (same on every host)."""
     problem: DropReason | None = None
     merchant: str = ""
     """The owning company (`vendors.company_id`): its code when the schema maps `companies.code`, else its
@@ -188,8 +186,7 @@ def load_directory(db: Session, previous: Directory | None = None, *, merchant_j
             or vendor.problem is not problem
             or (vendor.merchant, vendor.active, vendor.verified) != details[vendor_id]
         ):
-            bucket = zlib.crc32(label.encode()) if label else 0
-            vendor = VendorInfo(vendor_id, label, name, bucket, problem, *details[vendor_id])
+            vendor = VendorInfo(vendor_id, label, name, problem, *details[vendor_id])
             _report("vendor", vendor_id, raw[vendor_id], problem, label)
             _report_merchant(vendor_id, *companies[vendor_id])
         vendors[vendor_id] = vendor
@@ -297,16 +294,35 @@ def is_enabled(provider: str, platform: PlatformInfo, directory: Directory, rule
     return True
 
 
+SHARD_STEPS = 16
+"""Each shard's share of the vendor-id space is cut in about this many steps; boundaries sit on steps."""
+
+
 @dataclass(frozen=True, slots=True)
 class Shard:
-    """`collection.shard: i/n`: this replica exports the vendors whose code hashes to `i`."""
+    """`collection.shard: i/n`: this replica exports the i-th of n contiguous ranges of vendor ids.
+
+    The ranges come from the directory every replica reads: the ids of the exported vendors
+    (those with an active link to an active platform), sorted, cut into n runs of equal vendor
+    count. Each cut is then rounded to a multiple of a power of two (`_step`), so a few vendors
+    joining or leaving do not move it: it moves only when a shard's count drifts by about
+    1/`SHARD_STEPS` of its vendors. Every replica computes the same cuts from the same rows.
+
+    Ranges, not hashes, so that each shard's statements can read only its own vendors' rows
+    through an index on `vendor_id` (`VendorRange`, passed to the providers in the context).
+    """
 
     index: int = 0
     count: int = 1
 
-    def owns(self, vendor: VendorInfo) -> bool:
-        """Whether this replica exports `vendor`."""
-        return self.count == 1 or vendor.bucket % self.count == self.index
+    def vendor_range(self, directory: Directory) -> VendorRange:
+        """This shard's vendor ids, from the directory: `EVERY_VENDOR` when unsharded."""
+        if self.count == 1:
+            return EVERY_VENDOR
+        cuts = shard_cuts(sorted(directory.vendors), self.count)
+        lo = None if self.index == 0 else cuts[self.index - 1]
+        hi = None if self.index == self.count - 1 else cuts[self.index] - 1
+        return VendorRange(lo, hi)
 
     @property
     def exports_platforms(self) -> bool:
@@ -314,13 +330,41 @@ class Shard:
         return self.index == 0
 
 
+def shard_cuts(vendor_ids: Sequence[int], count: int) -> list[int]:
+    """The count − 1 ids where shards 1 … count − 1 begin, from the sorted ids of the exported vendors.
+
+    Equal vendor counts, each cut rounded to the nearest multiple of `_step`; if rounding would
+    make two cuts meet (few vendors, or ids bunched together), the exact cuts are used.
+    """
+    if count <= 1:
+        return []
+    if not vendor_ids:
+        return list(range(1, count))
+    exact = [vendor_ids[len(vendor_ids) * k // count] for k in range(1, count)]
+    step = _step(vendor_ids[-1], count)
+    rounded = [max(1, round(cut / step) * step) for cut in exact]
+    if step > 1 and all(a < b for a, b in pairwise(rounded)):
+        return rounded
+    if all(a < b for a, b in pairwise(exact)):
+        return exact
+    return sorted(set(exact) | set(range(1, count)))[: count - 1]  # fewer vendors than shards
+
+
+def _step(top: int, count: int) -> int:
+    """The largest power of two at most `top` / (count × SHARD_STEPS): the grid cuts are rounded to."""
+    width = max(1, top // (count * SHARD_STEPS))
+    return 1 << (width.bit_length() - 1)
+
+
 @dataclass(frozen=True)
 class Plan:
-    """What one provider run computes: enabled platforms and the vendors exported under each."""
+    """What one provider run computes: enabled platforms, the vendors exported under each, the shard's range."""
 
     platforms: Sequence[PlatformInfo]
     vendors_by_platform: Mapping[int, Sequence[int]]
     vendor_ids: frozenset[int]
+    vendor_range: VendorRange = EVERY_VENDOR
+    """The shard's vendor ids: every id in `vendor_ids` lies in it (providers may restrict their SQL to it)."""
 
 
 def plan_run(
@@ -331,20 +375,21 @@ def plan_run(
     *,
     vendor_series: bool = True,
 ) -> Plan:
-    """Enabled platforms (by code) and, per platform, the vendors of A(P) this shard owns."""
+    """Enabled platforms (by code) and, per platform, the vendors of A(P) in this shard's range."""
     platforms = sorted(
         (p for p in directory.platforms.values() if is_enabled(provider, p, directory, rules)),
         key=lambda p: ordering(p.code, p.id),
     )
+    vendor_range = shard.vendor_range(directory)
     by_platform: dict[int, Sequence[int]] = {}
     if vendor_series:
         for platform in platforms:
             members = directory.members.get(platform.id, ())
-            by_platform[platform.id] = (
-                members if shard.count == 1 else [v for v in members if shard.owns(directory.vendors[v])]
-            )
+            if vendor_range.bounded:
+                members = [v for v in members if v in vendor_range]
+            by_platform[platform.id] = members
     vendor_ids = frozenset(v for ids in by_platform.values() for v in ids)
-    return Plan(platforms=platforms, vendors_by_platform=by_platform, vendor_ids=vendor_ids)
+    return Plan(platforms=platforms, vendors_by_platform=by_platform, vendor_ids=vendor_ids, vendor_range=vendor_range)
 
 
 def plan_all(directory: Directory, shard: Shard, *, vendor_series: bool = True) -> Plan:

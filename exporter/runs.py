@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -160,7 +160,10 @@ class ProviderRunner:
             vendor_series=self.settings.vendor_series,
         )
         platform_ids = [p.id for p in plan.platforms] if self.settings.shard.exports_platforms else []
-        vendor_values, platform_values = provider.provider.compute(db, plan.vendor_ids, platform_ids, self.context())
+        context = self.context()
+        if plan.vendor_range.bounded:
+            context = replace(context, vendor_range=plan.vendor_range)
+        vendor_values, platform_values = provider.provider.compute(db, plan.vendor_ids, platform_ids, context)
         return Computed(directory, plan, vendor_values, platform_values)
 
     def run(self, provider: LoadedProvider) -> RunResult:

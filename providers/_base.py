@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, Inexact
 from fractions import Fraction
@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 from sqlalchemy import Column
 from sqlalchemy.orm import Session
 
-from exporter.contracts import Dropped, MetricScalar, MetricsContext, MetricValue, Scope
+from exporter.contracts import EVERY_VENDOR, Dropped, MetricScalar, MetricsContext, MetricValue, Scope
 from exporter.durations import parse_duration
 from exporter.schema import SchemaTables, columns_of, tables
 from providers._sql import Grouped, as_int
@@ -167,7 +167,14 @@ class GroupedProvider:
         return list(self.CATALOG)
 
     def groups(self, t: SchemaTables, context: MetricsContext) -> Mapping[str, Grouped]:
-        """The grouped queries over the run's tables `t`, by name."""
+        """The grouped queries over the run's tables `t`, by name.
+
+        `Grouped` restricts its vendor-scope statements to the shard's `context.vendor_range` by
+        itself (on its `vendor_id` column). A source that is itself a grouped subquery may apply
+        `within(column, context.vendor_range)` inside it too: the range passed here is bounded
+        only when the statements serve the vendor scope alone, never when platform values
+        (which count every vendor) are computed from the same source.
+        """
         raise NotImplementedError
 
     def values(self, scope: Scope, rows: GroupRows, context: MetricsContext) -> Output:
@@ -234,8 +241,10 @@ class GroupedProvider:
         }
 
     def _bulk(self, db: Session, scope: Scope, owners: Collection[int], context: MetricsContext) -> dict[int, Output]:
-        groups = {name: group for name, group in self.groups(tables(db), context).items() if scope in group.scopes}
-        fetched = {name: group.fetch(db, scope, owners) for name, group in groups.items()}
+        shard = context.vendor_range if scope is Scope.VENDOR else EVERY_VENDOR
+        shaped = context if shard is context.vendor_range else replace(context, vendor_range=shard)
+        groups = {name: group for name, group in self.groups(tables(db), shaped).items() if scope in group.scopes}
+        fetched = {name: group.fetch(db, scope, owners, shard) for name, group in groups.items()}
         self.repair(db, scope, fetched, context)
         return self._by_owner(scope, fetched, owners, context)
 
@@ -245,14 +254,18 @@ class GroupedProvider:
         """Vendor and platform values of one run; additive groups scan their table once for both."""
         vendor_rows: Fetched = {}
         platform_rows: Fetched = {}
-        for name, group in self.groups(tables(db), context).items():
+        # Statements that also serve platform values read every vendor's rows: no range inside sources.
+        shaped = replace(context, vendor_range=EVERY_VENDOR) if platform_ids else context
+        for name, group in self.groups(tables(db), shaped).items():
             vendors = bool(vendor_ids) and Scope.VENDOR in group.scopes
             platforms = bool(platform_ids) and Scope.PLATFORM in group.scopes
             if vendors and platforms and group.combinable:
-                vendor_rows[name], platform_rows[name] = group.fetch_both(db, vendor_ids, platform_ids)
+                vendor_rows[name], platform_rows[name] = group.fetch_both(
+                    db, vendor_ids, platform_ids, context.vendor_range
+                )
                 continue
             if vendors:
-                vendor_rows[name] = group.fetch(db, Scope.VENDOR, vendor_ids)
+                vendor_rows[name] = group.fetch(db, Scope.VENDOR, vendor_ids, context.vendor_range)
             if platforms:
                 platform_rows[name] = group.fetch(db, Scope.PLATFORM, platform_ids)
         self.repair(db, Scope.VENDOR, vendor_rows, context)

@@ -26,15 +26,34 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from exporter.contracts import Scope
+from exporter.contracts import EVERY_VENDOR, Scope, VendorRange
 from exporter.schema import SchemaTables, tables
 
 IN_LIST_LIMIT = 1000
-"""Above this many vendors a grouped query scans every vendor and the rest are dropped in Python.
+"""Above this many vendors a grouped query is not restricted by an `IN (...)` list of them.
 
 One scan grouped by vendor costs the same as a scan restricted by a huge `IN (...)` list,
-and it keeps the statement (and its plan) identical however many vendors there are.
+and it keeps the statement (and its plan) identical however many vendors there are. A shard's
+run restricts it by its range of vendor ids instead (`within`), which an index on the vendor
+column serves; vendors inside the range that the run does not export are dropped in Python.
 """
+
+
+def within(column: ColumnElement[Any], vendor_range: VendorRange) -> list[ColumnElement[bool]]:
+    """`column BETWEEN lo AND hi` (or one side of it) for a shard's range; nothing for every vendor.
+
+    The hook for any provider's own SQL: the run's `MetricsContext.vendor_range`, applied to the
+    column holding the vendor id, before grouping, so the database reads only the shard's rows.
+    """
+    lo, hi = vendor_range.lo, vendor_range.hi
+    if lo is not None and hi is not None:
+        return [column.between(lo, hi)]
+    if lo is not None:
+        return [column >= lo]
+    if hi is not None:
+        return [column <= hi]
+    return []
+
 
 Rows = Sequence[Row[Any]]
 """The rows of one grouped query that belong to one vendor or one platform."""
@@ -111,20 +130,22 @@ class Grouped:
         by = [column.label(str(column.key)) for column in self.by]
         return [*by, *(column.label(name) for name, column in self.columns.items())]
 
-    def statement(self, scope: Scope, owners: Collection[int], t: SchemaTables) -> Select[Any]:
-        """The query for one scope; `owners` are vendor ids or platform ids."""
+    def statement(
+        self, scope: Scope, owners: Collection[int], t: SchemaTables, vendor_range: VendorRange = EVERY_VENDOR
+    ) -> Select[Any]:
+        """The query for one scope; `owners` are vendor ids (all inside `vendor_range`) or platform ids."""
         if scope is Scope.VENDOR:
-            return self._per_vendor(owners)
+            return self._per_vendor(owners, vendor_range)
         if self.platform_override is not None:
             return self.platform_override(owners)
         return self._per_platform(owners, t)
 
-    def _per_vendor(self, vendor_ids: Collection[int]) -> Select[Any]:
-        """`SELECT vendor_id AS owner, by…, aggregates… GROUP BY vendor_id, by…`."""
+    def _per_vendor(self, vendor_ids: Collection[int], vendor_range: VendorRange = EVERY_VENDOR) -> Select[Any]:
+        """`SELECT vendor_id AS owner, by…, aggregates… WHERE vendor_id BETWEEN lo AND hi GROUP BY vendor_id, by…`."""
         statement = (
             select(self.vendor_id.label("owner"), *self._aggregates())
             .select_from(self.source)
-            .where(*self.where)
+            .where(*self.where, *within(self.vendor_id, vendor_range))
             .group_by(self.vendor_id, *self.by)
         )
         if len(vendor_ids) <= IN_LIST_LIMIT:
@@ -141,11 +162,20 @@ class Grouped:
             .group_by(links.c.platform_id, *self.by)
         )
 
-    def both(self, vendor_ids: Collection[int], platform_ids: Collection[int], t: SchemaTables) -> CompoundSelect[Any]:
+    def both(
+        self,
+        vendor_ids: Collection[int],
+        platform_ids: Collection[int],
+        t: SchemaTables,
+        vendor_range: VendorRange = EVERY_VENDOR,
+    ) -> CompoundSelect[Any]:
         """Vendor rows (`is_platform` 0) and platform rows (1) from one scan of the source.
 
         `WITH per_vendor AS (<vendor aggregates of every vendor>) SELECT 0, … FROM per_vendor
         UNION ALL SELECT 1, platform_id, SUM(…) FROM per_vendor JOIN links … GROUP BY platform_id, by…`
+
+        The platform sums need every vendor, so the scan is not restricted to `vendor_range` (shard 0
+        of several: only the vendor rows it returns are); see docs/scaling.md for what that costs.
         """
         per_vendor = (
             select(self.vendor_id.label("owner"), *self._aggregates())
@@ -157,6 +187,7 @@ class Grouped:
         by = [per_vendor.c[str(column.key)] for column in self.by]
         aggregates = [per_vendor.c[name] for name in self.columns]
         vendors = select(literal_column("0").label("is_platform"), per_vendor.c.owner, *by, *aggregates)
+        vendors = vendors.where(*within(per_vendor.c.owner, vendor_range))
         if len(vendor_ids) <= IN_LIST_LIMIT:
             vendors = vendors.where(per_vendor.c.owner.in_(sorted(vendor_ids)))
         links = active_links(t)
@@ -174,13 +205,17 @@ class Grouped:
         return union_all(vendors, platforms)
 
     def fetch_both(
-        self, db: Session, vendor_ids: Collection[int], platform_ids: Collection[int]
+        self,
+        db: Session,
+        vendor_ids: Collection[int],
+        platform_ids: Collection[int],
+        vendor_range: VendorRange = EVERY_VENDOR,
     ) -> tuple[dict[int, list[Any]], dict[int, list[Any]]]:
         """Run `both`; (rows by vendor id, rows by platform id)."""
         wanted = vendor_ids if isinstance(vendor_ids, (set, frozenset, dict)) else set(vendor_ids)
         vendors: dict[int, list[Any]] = defaultdict(list)
         platforms: dict[int, list[Any]] = defaultdict(list)
-        result = db.execute(self.both(vendor_ids, platform_ids, tables(db)))
+        result = db.execute(self.both(vendor_ids, platform_ids, tables(db), vendor_range))
         for row in map(_record(tuple(result.keys()))._make, result):
             if row.is_platform:
                 platforms[row.owner].append(row)
@@ -188,9 +223,11 @@ class Grouped:
                 vendors[row.owner].append(row)
         return vendors, platforms
 
-    def fetch(self, db: Session, scope: Scope, owners: Collection[int]) -> dict[int, list[Any]]:
+    def fetch(
+        self, db: Session, scope: Scope, owners: Collection[int], vendor_range: VendorRange = EVERY_VENDOR
+    ) -> dict[int, list[Any]]:
         """Run the query for one scope; rows keyed by owner id, owners outside `owners` dropped."""
-        statement = self.statement(scope, owners, tables(db))
+        statement = self.statement(scope, owners, tables(db), vendor_range)
         wanted = owners if isinstance(owners, (set, frozenset, dict)) else set(owners)
         grouped: dict[int, list[Any]] = defaultdict(list)
         result = db.execute(statement)

@@ -11,7 +11,7 @@ from sqlalchemy import and_, case, or_, select
 from exporter.contracts import Dropped, DropReason, MetricsContext, MetricValue, Scope
 from exporter.schema import SchemaTables
 from providers._base import GroupedProvider, GroupRows, Output, Spec, first
-from providers._sql import Grouped, count_where, positive_part, total
+from providers._sql import Grouped, count_where, positive_part, total, within
 
 
 class InventorySettings(BaseModel):
@@ -63,7 +63,9 @@ class InventoryMetricsProvider(GroupedProvider):
                 total(free).label("available"),
             )
             .select_from(products.outerjoin(inventory, inventory.c.product_id == products.c.id))
-            .where(products.c.is_active.is_(True))
+            # A shard reads only its vendors' products (the range is bounded only when the
+            # statements serve the vendor scope alone, see `GroupedProvider.groups`).
+            .where(products.c.is_active.is_(True), *within(products.c.vendor_id, context.vendor_range))
             .group_by(products.c.id, products.c.vendor_id)
             .subquery("availability")
         )

@@ -257,13 +257,15 @@ def create_demo_database(
     schema: SchemaTables | None = None,
     replace: bool = False,
     progress: Callable[[str, int, float], None] | None = None,
+    data: DemoData | None = None,
 ) -> dict[str, int]:
     """Create the reference tables under `schema`'s names (default: the reference names) and fill them.
 
     Returns rows per actual table name. Refuses (DemoDatabaseNotEmpty) when those tables already
     hold rows, unless `replace`, which drops and recreates them: demo data must never land in a
     real platform database. Creates `schema.database_schema` (PostgreSQL schema, MySQL database)
-    when it does not exist.
+    when it does not exist. `data` replaces the generator (the benchmark's largest data set
+    generates its biggest tables inside the database instead of row by row in Python).
     """
     schema = schema or reference_tables()
     backend = engine.url.get_backend_name()
@@ -285,7 +287,7 @@ def create_demo_database(
     with engine.begin() as connection:
         for index in deferred:
             index.drop(connection)
-    data = DemoData(size, anchor)
+    data = data if data is not None else DemoData(size, anchor)
     load = bulk.loader()
     counts: dict[str, int] = {}
     loading = create_engine(engine.url, connect_args=bulk.connect_args, poolclass=NullPool)
