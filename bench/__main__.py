@@ -17,6 +17,7 @@ from bench.collection import computed_values, exporter_runtime, measure_collecti
 from bench.datasets import SIZES, database
 from bench.rendering import measure_render
 from bench.report import run_record, table
+from bench.scale import run_scale
 from bench.scrape import measure_scrapes
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -50,6 +51,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--output", type=Path, help="JSON file (default bench/results/bench-<time>.json)")
     parser.add_argument("--cache", type=Path, default=RESULTS / "cache", help="where SQLite data sets are kept")
     parser.add_argument("--ready-timeout", type=float, default=1800, help="seconds to wait for the server's first run")
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="the cost curve: S, M, L, XL on PostgreSQL and M, L on MariaDB, XL also split into --shards shards "
+        "(XL is generated once into COMMERCE_BENCH_XL_DATABASE, default ce_bench_xl; minutes, not for CI)",
+    )
+    parser.add_argument("--scale-runs", help="with --scale: only these points, e.g. S:postgresql,XL:postgresql")
+    parser.add_argument("--shards", type=int, default=4, help="with --scale: shards at XL (default 4)")
+    parser.add_argument("--xl-requests", type=int, default=3, help="with --scale: requests per client and mode at XL")
     return parser
 
 
@@ -101,10 +111,10 @@ def main(argv: list[str] | None = None) -> int:
         args.backends or ("sqlite" if args.quick else "sqlite,postgresql"), ("sqlite", "postgresql"), "backends"
     )
     args.per_vendor_sizes = _names(args.per_vendor_sizes, SIZES, "per-vendor-sizes")
-    args.repeat = args.repeat or (1 if args.quick else 3)
-    args.requests = args.requests or (3 if args.quick else 25)
+    args.repeat = args.repeat or (1 if args.quick or args.scale else 3)
+    args.requests = args.requests or (3 if args.quick else 10 if args.scale else 25)
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    args.output = args.output or RESULTS / f"bench-{stamp}.json"
+    args.output = args.output or RESULTS / f"{'scale' if args.scale else 'bench'}-{stamp}.json"
     args.output.parent.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {
         "command": "python -m bench " + " ".join(sys.argv[1:] if argv is None else argv),
@@ -123,6 +133,17 @@ def main(argv: list[str] | None = None) -> int:
         },
         "runs": [],
     }
+    if args.scale:
+        report["settings"]["shards"] = args.shards
+        report["settings"]["requests_per_client_xl"] = args.xl_requests
+
+        def save() -> None:
+            report["finished"] = datetime.now(UTC).isoformat(timespec="seconds")
+            args.output.write_text(json.dumps(report, indent=2) + "\n")
+
+        run_scale(args, report, _say, save)
+        _say(f"results written to {args.output}")
+        return 0
     for size_name in args.sizes:
         for backend in args.backends:
             record = bench_one(size_name, backend, args)

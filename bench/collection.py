@@ -67,12 +67,12 @@ class PerVendorOnly:
         return list(self._provider.get_platform_metrics(db, platform_id, context))
 
 
-def bench_config(url: str, schema: dict[str, Any] | None = None) -> Config:
+def bench_config(url: str, schema: dict[str, Any] | None = None, shard: str = "0/1") -> Config:
     """The exporter's defaults, with statement timeouts long enough for a loaded, shared machine."""
     return parse_config(
         {
             "database": {"url": url, "statement_timeout": "10m"},
-            "collection": {"interval": "1h"},
+            "collection": {"interval": "1h", "shard": shard},
             "schema": schema or {},
         },
         env={},
@@ -80,9 +80,11 @@ def bench_config(url: str, schema: dict[str, Any] | None = None) -> Config:
 
 
 @contextmanager
-def exporter_runtime(url: str, schema: dict[str, Any] | None = None, clock: Clock | None = None) -> Iterator[Runtime]:
+def exporter_runtime(
+    url: str, schema: dict[str, Any] | None = None, clock: Clock | None = None, shard: str = "0/1"
+) -> Iterator[Runtime]:
     """An exporter built from `bench_config` (not scheduled): its runner, store and providers."""
-    config = bench_config(url, schema)
+    config = bench_config(url, schema, shard)
     exporter = Exporter(lambda: config, clock=clock, metrics=SelfMetrics(process=False))
     runtime = exporter.build(config)
     exporter.runtime = runtime

@@ -84,8 +84,10 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float) -> N
 
 
 @contextmanager
-def served(database_url: str, workdir: Path, ready_timeout: float) -> Iterator[tuple[str, int, float]]:
-    """`python -m exporter serve` on a free port; yields (base URL, pid, seconds until ready)."""
+def served(
+    database_url: str, workdir: Path, ready_timeout: float, shard: str = "0/1"
+) -> Iterator[tuple[str, int, float]]:
+    """`python -m exporter serve` on a free port (as `shard`); yields (base URL, pid, seconds until ready)."""
     port = _free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / f"exporter-{port}.yml"
@@ -95,7 +97,7 @@ def served(database_url: str, workdir: Path, ready_timeout: float) -> Iterator[t
                 "database": {"url": database_url, "statement_timeout": "10m"},
                 "server": {"listen": f"127.0.0.1:{port}"},
                 # One collection at start-up; none while latencies are measured.
-                "collection": {"interval": "1h"},
+                "collection": {"interval": "1h", "shard": shard},
             }
         )
     )
@@ -197,10 +199,10 @@ def _count_series(url: str) -> tuple[int, int]:
 
 
 def measure_scrapes(
-    database_url: str, workdir: Path, *, clients: int, requests: int, ready_timeout: float
+    database_url: str, workdir: Path, *, clients: int, requests: int, ready_timeout: float, shard: str = "0/1"
 ) -> ScrapeFigures:
     """Start the server, wait for its first collection, measure plain and gzip, read its memory."""
-    with served(database_url, workdir, ready_timeout) as (url, pid, ready):
+    with served(database_url, workdir, ready_timeout, shard) as (url, pid, ready):
         series, exported = _count_series(url)
         plain = measure(url, PLAIN, clients, requests)
         gzip = measure(url, GZIP, clients, requests)

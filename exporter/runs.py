@@ -130,7 +130,12 @@ class ProviderRunner:
         """Providers that finished at least one run (shared across reloads by the caller)."""
         self._info_directory: Directory | None = None
         self._directory: Directory | None = None
-        """The last directory read; its unchanged vendor records are reused by the next run."""
+        """The last directory read; its unchanged vendor records are reused by the next read."""
+        self._directory_lock = threading.Lock()
+        self._directory_read_at = 0.0
+        self._directory_merchants = True
+        self._directory_users: set[str] = set()
+        """Providers that ran with `_directory`: each of them reads a new one on its next run."""
         self._info: Prepared | None = None
         self.schema_guard = SchemaGuard(database.schema, clock.monotonic)
         """Checks each provider's tables and columns before its run (cached reflection)."""
@@ -150,8 +155,7 @@ class ProviderRunner:
         Every provider is asked the same way, through its adapter: one call for the run's
         vendors and platforms (`exporter.adapter` turns it into whatever the provider implements).
         """
-        merchant_join = self.schema_guard.merchant_join(db)  # False: no companies table, every merchant label is ""
-        directory = self._directory = load_directory(db, self._directory, merchant_join=merchant_join)
+        directory = self.directory(provider, db)
         plan = plan_run(
             provider.name,
             directory,
@@ -165,6 +169,34 @@ class ProviderRunner:
             context = replace(context, vendor_range=plan.vendor_range)
         vendor_values, platform_values = provider.provider.compute(db, plan.vendor_ids, platform_ids, context)
         return Computed(directory, plan, vendor_values, platform_values)
+
+    def directory(self, provider: LoadedProvider, db: Session) -> Directory:
+        """The directory for one run of `provider`: read once per round of provider runs, not once per run.
+
+        A run reuses the last directory read when `provider` has not run with it yet and it is younger
+        than half the provider's interval; otherwise it reads a new one (which every other provider
+        then reuses once). So when the providers run at the same interval, the platforms, vendors and
+        links are read once per interval instead of once per provider (seven times), and no run sees
+        a directory older than its provider's previous run. Reading it is a large part of what a
+        shard's run costs the database: every shard needs every vendor id to compute its range.
+        """
+        merchant_join = self.schema_guard.merchant_join(db)  # False: no companies table, every merchant label is ""
+        now = self.clock.monotonic()
+        with self._directory_lock:
+            cached = self._directory
+            if (
+                cached is not None
+                and provider.name not in self._directory_users
+                and merchant_join == self._directory_merchants
+                and now - self._directory_read_at < provider.interval.total_seconds() / 2
+            ):
+                self._directory_users.add(provider.name)
+                return cached
+        directory = load_directory(db, cached, merchant_join=merchant_join)
+        with self._directory_lock:
+            self._directory, self._directory_read_at, self._directory_merchants = directory, now, merchant_join
+            self._directory_users = {provider.name}
+        return directory
 
     def run(self, provider: LoadedProvider) -> RunResult:
         """Compute, render and publish one provider; a failure keeps its last good snapshot."""
