@@ -11,6 +11,7 @@ import argparse
 import sys
 from typing import Any
 
+import providers._sql
 from bench.capture import captured
 from bench.collection import exporter_runtime
 
@@ -35,7 +36,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--analyze", action="store_true", help="execute the statements (actual rows, time)")
     parser.add_argument("--provider", action="append", help="only these providers (repeatable)")
     parser.add_argument("--brief", action="store_true", help="the plans only, not the statements")
+    parser.add_argument(
+        "--no-in-list", action="store_true", help="no IN (...) list of vendors, as above 1,000 (the range alone)"
+    )
     args = parser.parse_args(argv)
+    if args.no_in_list:
+        providers._sql.IN_LIST_LIMIT = 0
     with exporter_runtime(args.url, shard=args.shard) as runtime:
         engine = runtime.database.engine
         backend = engine.url.get_backend_name()
