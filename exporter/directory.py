@@ -385,8 +385,10 @@ def plan_run(
     if vendor_series:
         for platform in platforms:
             members = directory.members.get(platform.id, ())
-            if vendor_range.bounded:
-                members = [v for v in members if v in vendor_range]
+            if vendor_range.bounded:  # plain comparisons: this runs for every link of every provider run
+                lo = vendor_range.lo if vendor_range.lo is not None else min(members, default=0)
+                hi = vendor_range.hi if vendor_range.hi is not None else max(members, default=0)
+                members = [v for v in members if lo <= v <= hi]
             by_platform[platform.id] = members
     vendor_ids = frozenset(v for ids in by_platform.values() for v in ids)
     return Plan(platforms=platforms, vendors_by_platform=by_platform, vendor_ids=vendor_ids, vendor_range=vendor_range)

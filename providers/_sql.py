@@ -216,7 +216,8 @@ class Grouped:
         vendors: dict[int, list[Any]] = defaultdict(list)
         platforms: dict[int, list[Any]] = defaultdict(list)
         result = db.execute(self.both(vendor_ids, platform_ids, tables(db), vendor_range))
-        for row in map(_record(tuple(result.keys()))._make, result):
+        # `.all()` fetches in one driver call; iterating the Result would call fetchone() per row.
+        for row in map(_record(tuple(result.keys()))._make, result.all()):
             if row.is_platform:
                 platforms[row.owner].append(row)
             elif row.owner in wanted:
@@ -231,7 +232,7 @@ class Grouped:
         wanted = owners if isinstance(owners, (set, frozenset, dict)) else set(owners)
         grouped: dict[int, list[Any]] = defaultdict(list)
         result = db.execute(statement)
-        for row in map(_record(tuple(result.keys()))._make, result):
+        for row in map(_record(tuple(result.keys()))._make, result.all()):
             if row.owner in wanted:
                 grouped[row.owner].append(row)
         return grouped
