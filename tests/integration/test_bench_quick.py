@@ -82,8 +82,10 @@ def test_quick_mode_json_has_every_figure(quick_run: tuple[str, dict[str, Any]])
     assert {p["name"] for p in run["providers"]} == PROVIDERS
     for provider in run["providers"]:
         assert provider["collect_s"] > 0 and provider["sql_floor_s"] > 0 and provider["per_vendor_s"] > 0
-        assert provider["statements"] >= 4  # the directory's three statements and at least one grouped query
+        assert provider["statements"] >= 1  # at least one grouped query
         assert provider["per_vendor_statements"] > provider["statements"]
+    # The directory's three statements once per round (the first provider's run), then the grouped queries.
+    assert sum(p["statements"] for p in run["providers"]) >= 3 + len(PROVIDERS)
     assert run["collection"]["ratio"] > 0
     assert {"ours", "generate_latest", "client_families", "speedup"} <= set(run["render"])
     for mode in ("plain", "gzip"):
