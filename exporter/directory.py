@@ -8,6 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import null, select
@@ -283,16 +284,29 @@ class PlatformRule:
     disable: frozenset[str] = frozenset()
 
 
-def is_enabled(provider: str, platform: PlatformInfo, directory: Directory, rules: Mapping[str, PlatformRule]) -> bool:
-    """Config `enable`/`disable` wins; else a `platform_modules` row (not for core modules); else on."""
+def is_enabled(
+    provider: str,
+    platform: PlatformInfo,
+    directory: Directory,
+    rules: Mapping[str, PlatformRule],
+    module: str | EllipsisType | None = ...,
+) -> bool:
+    """Config `enable`/`disable` wins; else a `platform_modules` row (not for core modules); else on.
+
+    `module` is the `platform_modules` code that switches the provider: its name by default
+    (the built-in providers), another code or None (no row switches it) for a declared SQL provider.
+    """
     rule = rules.get(platform.code) if platform.code is not None else None
     if rule is not None:
         if provider in rule.disable:
             return False
         if provider in rule.enable:
             return True
-    row = directory.modules.get(platform.id, {}).get(provider)
-    if row is not None and provider not in CORE_MODULES:
+    code = provider if module is ... else module
+    if code is None:
+        return True
+    row = directory.modules.get(platform.id, {}).get(code)
+    if row is not None and code not in CORE_MODULES:
         return row
     return True
 
@@ -330,10 +344,11 @@ def plan_run(
     shard: Shard,
     *,
     vendor_series: bool = True,
+    module: str | EllipsisType | None = ...,
 ) -> Plan:
     """Enabled platforms (by code) and, per platform, the vendors of A(P) this shard owns."""
     platforms = sorted(
-        (p for p in directory.platforms.values() if is_enabled(provider, p, directory, rules)),
+        (p for p in directory.platforms.values() if is_enabled(provider, p, directory, rules, module)),
         key=lambda p: ordering(p.code, p.id),
     )
     by_platform: dict[int, Sequence[int]] = {}

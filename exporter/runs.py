@@ -6,7 +6,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from exporter.adapter import MalformedOutput
 from exporter.clock import Clock, utc_naive
-from exporter.contracts import DATA_REASONS, DropReason, MetricsContext
+from exporter.contracts import DATA_REASONS, Dropped, DropReason, MetricsContext
 from exporter.db import Database
 from exporter.directory import Directory, Plan, PlatformRule, Shard, load_directory, plan_all, plan_run
 from exporter.discovery import LoadedProvider
@@ -48,6 +48,8 @@ class Computed:
     plan: Plan
     vendor_values: Mapping[int, list[Any]]
     platform_values: Mapping[int, list[Any]]
+    dropped: Sequence[Dropped] = ()
+    """Rows the provider left out that belong to no exported owner (counted once per run)."""
 
 
 @dataclass(frozen=True)
@@ -158,10 +160,11 @@ class ProviderRunner:
             self.settings.rules,
             self.settings.shard,
             vendor_series=self.settings.vendor_series,
+            module=provider.module,
         )
         platform_ids = [p.id for p in plan.platforms] if self.settings.shard.exports_platforms else []
-        vendor_values, platform_values = provider.provider.compute(db, plan.vendor_ids, platform_ids, self.context())
-        return Computed(directory, plan, vendor_values, platform_values)
+        found = provider.provider.compute_run(db, plan.vendor_ids, platform_ids, self.context(), directory.members)
+        return Computed(directory, plan, found.vendors, found.platforms, found.dropped)
 
     def run(self, provider: LoadedProvider) -> RunResult:
         """Compute, render and publish one provider; a failure keeps its last good snapshot."""
@@ -229,6 +232,8 @@ class ProviderRunner:
         )
         builder.add_vendors(computed.directory, computed.plan, computed.vendor_values)
         builder.add_platforms(computed.plan, computed.platform_values)
+        for dropped in computed.dropped:
+            builder.drops.by_data(dropped)
         rendered = builder.build()
         return rendered, prepare(rendered.families)
 
