@@ -451,14 +451,13 @@ def sql_provider_problems(name: str, entry: ProviderConfig) -> list[tuple[str, s
             )
         else:
             value_columns[folded] = index
-    keys: dict[tuple[str, str | None], int] = {}
+    keys: dict[str, int] = {}
     for index, value in enumerate(spec.values):
-        slot = (value.key, value.unit)
-        if slot in keys:
+        if value.key in keys:
             problems.append(
-                (f"{at}.sql.values[{index}].key", f'"{value.key}" is already the key of values[{keys[slot]}]')
+                (f"{at}.sql.values[{index}].key", f'"{value.key}" is already the key of values[{keys[value.key]}]')
             )
-        keys.setdefault(slot, index)
+        keys.setdefault(value.key, index)
     seen: set[str] = set()
     for index, label in enumerate(spec.labels):
         where = f"{at}.sql.labels[{index}]"
