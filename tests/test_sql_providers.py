@@ -8,9 +8,11 @@ Two providers are declared as in docs/sql-providers.md: orders per sales channel
 
 from __future__ import annotations
 
+import zlib
 from collections import Counter, defaultdict
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import Engine
 
@@ -194,3 +196,49 @@ def test_a_built_in_with_the_same_module_is_switched_alike(writer: Engine, datab
         if label.get("category") in ("orders", "sales", "revenue") and name.startswith("commerce_platform_"):
             platforms_of[label["category"]].add(label["platform"])
     assert platforms_of["sales"] == platforms_of["orders"] == platforms_of["revenue"] == {"main", "second"}
+
+
+def _shard(database_url: str, shard: str, **sections: Any) -> dict[tuple[str, frozenset[tuple[str, str]]], Decimal]:
+    exposition = collect(
+        database_url, clock=FixedClock(NOW), providers=DECLARED, collection={"shard": shard}, **sections
+    )
+    return exported(exposition)
+
+
+def test_shards_split_the_vendors_and_shard_zero_keeps_the_platforms(writer: Engine, database_url: str) -> None:
+    """Shard i/3 exports the vendors whose code hashes to i (CRC-32); platform values come from shard 0 only."""
+    rows = build(writer)
+    want, _ = expected(rows)
+    shards = []
+    for index in range(3):
+        got = _shard(database_url, f"{index}/3")
+        shards.append(got)
+        mine = {
+            k: v
+            for k, v in want.items()
+            if ("vendor_" in k[0] and zlib.crc32(dict(k[1])["vendor"].encode()) % 3 == index)
+            or ("platform_" in k[0] and index == 0)
+        }
+        assert got == mine
+    assert sum(any("vendor_" in k[0] for k in got) for got in shards) >= 1  # some vendors left shard 0
+    assert not any("vendor_" in k[0] for k in shards[0])  # BOTH, HALF and SOLO hash to 1; QUIET (0) has no orders
+
+
+def test_vendor_series_off_and_a_key_allowlist_apply(writer: Engine, database_url: str) -> None:
+    """`exposition.vendor_series: false` keeps the platform values; `keys` keeps only the listed key."""
+    rows = build(writer)
+    want, _ = expected(rows)
+    providers = {**DECLARED, "revenue": {**DECLARED["revenue"], "keys": ["revenue.other"]}}
+    exposition = collect(database_url, clock=FixedClock(NOW), providers=providers, exposition={"vendor_series": False})
+    assert exported(exposition) == {k: v for k, v in want.items() if k[0] == "commerce_platform_sales_orders"}
+    dropped = exposition.value("commerce_exporter_values_dropped_total", provider="revenue", reason="not_allowed")
+    assert dropped == 2  # main and second: one platform value each
+
+
+def test_platform_none_exports_the_vendor_scope_only(writer: Engine, database_url: str) -> None:
+    """`platform: none`: vendor series as before, no platform family."""
+    rows = build(writer)
+    want, _ = expected(rows)
+    revenue = {"sql": {**REVENUE, "values": [{**REVENUE["values"][0], "platform": "none"}]}}  # type: ignore[dict-item]
+    exposition = collect(database_url, clock=FixedClock(NOW), providers={"revenue": revenue})
+    assert exported(exposition) == {k: v for k, v in want.items() if k[0] == "commerce_vendor_revenue_gross_eur"}
