@@ -4,7 +4,8 @@ The declared provider is the first recipe of docs/sql-providers.md (orders and g
 sales channel in the window: one grouped query over `orders`, platform values rolled up by the
 exporter). Both run through the exporter's own runner on the same data set, alternately, so a
 noisy machine slows both alike; the medians of whole runs (directory, query, values, rendering)
-are printed with the statement count, the series count and the load average.
+are printed with the statement count, the series count, the load average, and the time of the
+same statements replayed through the raw driver (the SQL floor: the rest is the exporter's work).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from bench.capture import captured
+from bench.capture import captured, replay
 from bench.datasets import SIZES, database
 from exporter.app import Exporter
 from exporter.config import parse_config
@@ -58,7 +59,7 @@ def measure(url: str, repeat: int) -> dict[str, dict[str, Any]]:
     exporter = Exporter(lambda: config, metrics=SelfMetrics(process=False))
     runtime = exporter.build(config)
     exporter.runtime = runtime
-    figures: dict[str, dict[str, Any]] = {name: {"runs": []} for name in COMPARED}
+    figures: dict[str, dict[str, Any]] = {name: {"runs": [], "floor": []} for name in COMPARED}
     try:
         providers = {p.name: p for p in runtime.providers if p.name in COMPARED}
         for name in COMPARED:  # warm: page cache, reflection, compiled statements
@@ -73,6 +74,7 @@ def measure(url: str, repeat: int) -> dict[str, dict[str, Any]]:
                     figures[name]["runs"].append(time.perf_counter() - started)
                 figures[name]["statements"] = len(statements.executed)
                 figures[name]["series"] = result.series
+                figures[name]["floor"].append(replay(runtime.database.engine, statements))
     finally:
         exporter.stop()
     return figures
@@ -101,7 +103,8 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"  {name:<15} {kind:<27} median {median(runs) * 1000:8.1f} ms  "
                 f"(min {min(runs) * 1000:8.1f}, max {max(runs) * 1000:8.1f})  "
-                f"{item['statements']} statements  {item['series']:,} series"
+                f"{item['statements']} statements  {item['series']:,} series; "
+                f"the same statements through the raw driver: median {median(item['floor']) * 1000:8.1f} ms"
             )
     return 0
 
