@@ -250,13 +250,20 @@ class SqlProviderConfig(_Section):
     module: str | None = Field(default=None, description="platform_modules code that switches it per platform.")
     query: str = Field(description="One SELECT returning vendor_id; binds :date_from, :date_to, :period.")
     labels: tuple[str, ...] = Field(default=(), description="Extra label columns.")
-    values: tuple[SqlValueConfig, ...] = Field(min_length=1, description="Value columns.")
+    values: tuple[SqlValueConfig, ...] = Field(description="Value columns.")
 
     @field_validator("category", "module")
     @classmethod
     def _code(cls, value: str | None) -> str | None:
         if value is not None and not _PROVIDER_NAME.match(value):
             raise ValueError(f'expected a lower-case module code like "sales", got "{value}"')
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _some(cls, value: tuple[SqlValueConfig, ...]) -> tuple[SqlValueConfig, ...]:
+        if not value:
+            raise ValueError("expected at least 1 value column ({key: …, column: …})")
         return value
 
 

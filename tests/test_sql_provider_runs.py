@@ -16,7 +16,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, create_engine, event, text
 
+from exporter.app import Exporter
+from exporter.config import parse_config
 from exporter.errors import FailureReason
+from exporter.selfmetrics import SelfMetrics
 from tests.builders import NOW, Rows
 from tests.exporting import Exposition, FixedClock, collect, make_exporter
 from tests.processes import run_cli
@@ -258,3 +261,40 @@ def test_one_statement_per_run_whatever_the_number_of_vendors(tmp_path: Path) ->
         engine.dispose()
         counts.append(_statements(url, providers))
     assert counts[0] == counts[1] == {"channels": 3 + 1, "revenue": 3 + 1}
+
+
+# --- reload -----------------------------------------------------------------------------------
+
+
+def test_a_reload_applies_a_changed_declaration_and_refuses_a_broken_one(writer: Engine, database_url: str) -> None:
+    """A new query and key take effect on reload; a declaration check-config refuses keeps the running one."""
+    rows = Rows(writer)
+    vendor = rows.vendor("V1")
+    rows.link(vendor, rows.platform("main"))
+    rows.order(vendor, 100, channel="web")
+    rows.order(vendor, 300, channel="app")
+    current = {"providers": {"channels": {"sql": CHANNELS}}}
+    exporter = Exporter(
+        lambda: parse_config({"database": {"url": database_url}, **current}, env={}),
+        clock=FixedClock(NOW),
+        metrics=SelfMetrics(process=False),
+    )
+    try:
+        exporter.collect_once()
+        before = Exposition.parse(b"".join(exporter.scrape(openmetrics=False, gzip=False).pieces).decode())
+        assert len(before.series("commerce_vendor_sales_orders")) == 2
+        revenue = sql("SELECT vendor_id, SUM(total_amount_cents) AS n FROM orders GROUP BY vendor_id", unit="EUR")
+        current["providers"] = {"channels": revenue}
+        assert exporter.reload().ok
+        exporter.collect_once()
+        after = Exposition.parse(b"".join(exporter.scrape(openmetrics=False, gzip=False).pieces).decode())
+        assert not after.series("commerce_vendor_sales_orders")
+        assert list(after.series("commerce_vendor_extra_value_eur").values()) == [400]
+        current["providers"] = {"channels": sql("SELECT vendor_id, 1 AS n FROM orders", scale="a lot")}
+        refused = exporter.reload()
+        assert not refused.ok
+        assert refused.reason.splitlines() == [
+            """providers.channels.sql.values[0].scale: expected a decimal number like "0.01" or "1000", got 'a lot'"""
+        ]
+    finally:
+        exporter.stop()
