@@ -13,9 +13,9 @@ built-in providers' statements, not this text.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import MAX_EMAX, MAX_PREC, MIN_EMIN, Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
@@ -114,6 +114,12 @@ def label_value(raw: Any) -> str:
     return str(raw)
 
 
+def _default_window() -> MetricsContext:
+    """The exporter's default window, [now − 30d, now] in naive UTC, for callers that give none."""
+    now = datetime.now(UTC).replace(tzinfo=None)
+    return MetricsContext(date_from=now - timedelta(days=30), date_to=now, period="30d")
+
+
 def _vendor_id(raw: Any) -> int | None:
     if isinstance(raw, int) and not isinstance(raw, bool):
         return raw
@@ -137,6 +143,25 @@ def _combine(how: str, numbers: list[MetricNumber]) -> MetricNumber:
     for n in numbers:
         total = _EXACT.add(total, Decimal(n))
     return total
+
+
+def _finder(keys: Sequence[str]) -> Callable[[str], int | None]:
+    """Position of a column in a result: by its exact name, else by its only case-insensitive match.
+
+    PostgreSQL folds unquoted aliases to lower case (`AS N` returns `n`); MariaDB and SQLite keep them.
+    """
+    exact = {key: i for i, key in enumerate(keys)}
+    folded: dict[str, list[int]] = defaultdict(list)
+    for i, key in enumerate(keys):
+        folded[key.lower()].append(i)
+
+    def find(column: str) -> int | None:
+        if column in exact:
+            return exact[column]
+        candidates = folded.get(column.lower(), [])
+        return candidates[0] if len(candidates) == 1 else None
+
+    return find
 
 
 @dataclass(frozen=True)
@@ -179,27 +204,22 @@ class SqlProvider:
 
     def _locate(self, keys: Sequence[str]) -> _Columns:
         """Positions of the declared columns in the result; SchemaMissing names each one it lacks."""
-        exact = {key: i for i, key in enumerate(keys)}
-        folded: dict[str, list[int]] = defaultdict(list)
-        for i, key in enumerate(keys):
-            folded[key.lower()].append(i)
-
-        def find(column: str) -> int | None:
-            if column in exact:
-                return exact[column]
-            candidates = folded.get(column.lower(), [])
-            return candidates[0] if len(candidates) == 1 else None  # PostgreSQL folds unquoted aliases to lower case
-
+        find = _finder(keys)
         missing = [finding for finding in self._column_findings(keys, find) if not finding.ok]
         if missing:
             raise SchemaMissing(missing)
+        at: dict[str, int] = {}
+        for column in (VENDOR_COLUMN, *self.spec.labels, *(value.column for value in self.spec.values)):
+            position = find(column)
+            assert position is not None  # every missing column was reported above
+            at[column] = position
         return _Columns(
-            vendor=find(VENDOR_COLUMN),  # type: ignore[arg-type]
-            labels=tuple(find(label) for label in self.spec.labels),  # type: ignore[misc]
-            values=tuple(find(value.column) for value in self.spec.values),  # type: ignore[misc]
+            vendor=at[VENDOR_COLUMN],
+            labels=tuple(at[label] for label in self.spec.labels),
+            values=tuple(at[value.column] for value in self.spec.values),
         )
 
-    def _column_findings(self, keys: Sequence[str], find: Any) -> list[Finding]:
+    def _column_findings(self, keys: Sequence[str], find: Callable[[str], int | None]) -> list[Finding]:
         at = f"providers.{self.name}.sql"
         returned = ", ".join(keys) or "no columns"
         wanted = [(VENDOR_COLUMN, VENDOR_COLUMN, f"{at}.query: SELECT <your vendor id column> AS {VENDOR_COLUMN}, …")]
@@ -337,13 +357,13 @@ class SqlProvider:
         self, db: Session, vendor_id: int, context: MetricsContext | None = None
     ) -> list[MetricValue]:
         """One vendor's values."""
-        return self.get_metrics_bulk(db, [vendor_id], [], context or MetricsContext())[0].get(vendor_id, [])
+        return self.get_metrics_bulk(db, [vendor_id], [], context or _default_window())[0].get(vendor_id, [])
 
     def get_platform_metrics(
         self, db: Session, platform_id: int, context: MetricsContext | None = None
     ) -> list[MetricValue]:
         """One platform's values."""
-        return self.get_metrics_bulk(db, [], [platform_id], context or MetricsContext())[1].get(platform_id, [])
+        return self.get_metrics_bulk(db, [], [platform_id], context or _default_window())[1].get(platform_id, [])
 
     # --- check-schema ---------------------------------------------------------------------
 
@@ -365,16 +385,5 @@ class SqlProvider:
             return [Finding("query", where, Status.REFUSED, f"the database refused it: {message}", fix)]
         if savepoint is not None:
             savepoint.commit()
-        exact = {key: i for i, key in enumerate(keys)}
-        folded: dict[str, list[int]] = defaultdict(list)
-        for i, key in enumerate(keys):
-            folded[key.lower()].append(i)
-
-        def find(column: str) -> int | None:
-            if column in exact:
-                return exact[column]
-            candidates = folded.get(column.lower(), [])
-            return candidates[0] if len(candidates) == 1 else None
-
         prepared = Finding("query", where, Status.OK, f"prepared; returns {', '.join(keys)}")
-        return [prepared, *self._column_findings(keys, find)]
+        return [prepared, *self._column_findings(keys, _finder(keys))]

@@ -14,10 +14,14 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session
 
+from exporter.contracts import MetricsContext
+from exporter.schema import SESSION_INFO_KEY, reference_tables
+from exporter.sqlprovider import SqlProvider
 from tests.builders import NOW, Rows
-from tests.exporting import Exposition, FixedClock, collect
+from tests.exporting import Exposition, FixedClock, collect, make_config
 from tests.provider_samples import raw_values
 
 WINDOW = (NOW - timedelta(days=30), NOW)
@@ -242,3 +246,29 @@ def test_platform_none_exports_the_vendor_scope_only(writer: Engine, database_ur
     revenue = {"sql": {**REVENUE, "values": [{**REVENUE["values"][0], "platform": "none"}]}}  # type: ignore[dict-item]
     exposition = collect(database_url, clock=FixedClock(NOW), providers={"revenue": revenue})
     assert exported(exposition) == {k: v for k, v in want.items() if k[0] == "commerce_vendor_revenue_gross_eur"}
+
+
+def test_the_provider_protocol_outside_a_run_gives_the_same_values(writer: Engine, database_url: str) -> None:
+    """`get_vendor_metrics` / `get_platform_metrics` (callers outside the exporter) read the links themselves."""
+    rows = build(writer)
+    want, _ = expected(rows)
+    config = make_config(database_url, providers={"revenue": {"sql": REVENUE}})
+    spec = config.providers["revenue"].sql
+    assert spec is not None
+    provider = SqlProvider("revenue", spec)
+    context = MetricsContext(date_from=WINDOW[0], date_to=WINDOW[1], period="30d")
+    codes = {v["vendor_code"]: v["id"] for v in rows.tables["vendors"]}
+    platforms = {p["code"]: p["id"] for p in rows.tables["platforms"]}
+    engine = create_engine(database_url)
+    try:
+        with Session(engine, info={SESSION_INFO_KEY: reference_tables()}) as db:
+            both = provider.get_vendor_metrics(db, codes["BOTH"], context)
+            second = provider.get_platform_metrics(db, platforms["second"], context)
+    finally:
+        engine.dispose()
+    labels = {"category": "revenue", "key": "revenue.gross", "platform": "second"}
+    assert [v.value for v in both] == [
+        want[("commerce_vendor_revenue_gross_eur", frozenset({**labels, "vendor": "BOTH"}.items()))]
+    ]
+    assert [v.value for v in second] == [want[("commerce_platform_revenue_gross_eur", frozenset(labels.items()))]]
+    assert provider.metric_keys == ["revenue.gross"] and provider.metrics_category == "revenue"
