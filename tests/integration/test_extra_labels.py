@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from exporter.contracts import MetricsContext, MetricValue
 from exporter.discovery import Candidate
-from tests.builders import NOW, Rows
-from tests.exporting import FixedClock, collect
+from tests.support.builders import NOW, Rows
+from tests.support.exporting import FixedClock, collect
 
 
 def _value(labels: Any, value: int = 1) -> MetricValue:

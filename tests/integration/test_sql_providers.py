@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import zlib
 from collections import Counter, defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import Engine, create_engine
 from sqlalchemy.orm import Session
 
 from exporter.contracts import MetricsContext
+from exporter.demo import DemoSize, create_demo_database
 from exporter.schema import SESSION_INFO_KEY, reference_tables
 from exporter.sqlprovider import SqlProvider
-from tests.builders import NOW, Rows
-from tests.exporting import Exposition, FixedClock, collect, make_config
-from tests.provider_samples import raw_values
+from tests.support.builders import NOW, Rows
+from tests.support.docs_page import ROOT, blocks
+from tests.support.exporting import Exposition, FixedClock, collect, make_config
+from tests.support.provider_samples import raw_values
 
 WINDOW = (NOW - timedelta(days=30), NOW)
 
@@ -272,3 +276,26 @@ def test_the_provider_protocol_outside_a_run_gives_the_same_values(writer: Engin
     ]
     assert [v.value for v in second] == [want[("commerce_platform_revenue_gross_eur", frozenset(labels.items()))]]
     assert provider.metric_keys == ["revenue.gross"] and provider.metrics_category == "revenue"
+
+
+def test_the_recipes_run_on_a_demo_database(database_url: str) -> None:
+    """Every recipe succeeds on demo data (every backend) and exports the families the page shows, with its labels."""
+    engine = create_engine(database_url)
+    try:
+        create_demo_database(engine, DemoSize(), anchor=datetime(2026, 6, 15), replace=True)
+    finally:
+        engine.dispose()
+    providers = yaml.safe_load((ROOT / "examples" / "sql-providers.yml").read_text(encoding="utf-8"))["providers"]
+    exposition = collect(database_url, providers=providers)
+    results = {r.provider: r for r in exposition.results}
+    assert all(results[name].ok for name in providers), results
+    shown: dict[str, set[str]] = {}
+    for block in (block for block in blocks("docs/sql-providers.md", "") if block.startswith("# HELP")):
+        for family in text_string_to_metric_families(block):
+            for sample in family.samples:
+                shown.setdefault(sample.name, set()).update(sample.labels)
+    assert len(shown) == 12
+    for name, labels in shown.items():
+        series = exposition.series(name)
+        assert series, name
+        assert {label for key in series for label, _ in key} == labels, name

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.processes import run_cli
+from tests.support.processes import run_cli
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("COMMERCE_")}
 
