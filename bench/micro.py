@@ -1,10 +1,13 @@
-"""`python -m bench.micro yaml|rows`: small measurements behind choices in the code, in seconds each.
+"""`python -m bench.micro yaml|rows|crc`: small measurements behind choices in the code, in seconds each.
 
 - `yaml`: `exporter.yamlload.load_yaml` on a file of the largest size read (`MAX_BYTES`), once with
   libyaml's event parser (as shipped) and once in a child process where PyYAML's C extension is
   hidden, as on a PyYAML built without libyaml.
 - `rows`: reading every column of the grouped rows of a SQLite statement, as SQLAlchemy `Row`s and
   as the named tuples `providers._sql` makes of them.
+- `crc`: the CRC-32 of a combined view of many snapshots (as `SnapshotStore` publishes it), once
+  by `zlib.crc32` over every byte and once by `exporter.exposition.crc32_combine` from each
+  snapshot's own checksum.
 
 The figures and what they decided are in docs/architecture.md, "Figures behind choices in the code".
 """
@@ -104,17 +107,50 @@ def rows_figures(repeat: int, rows: int) -> None:
     print(f"  making the named tuples: {making:.3f} s")
 
 
+def crc_figures(repeat: int, mib: int, parts: int) -> None:
+    """zlib.crc32 over a whole view vs. combining the parts' checksums."""
+    import zlib
+
+    from exporter.exposition import crc32_combine
+
+    part = bytes(range(256)) * (mib * 1024 * 1024 // 256 // parts)
+    pieces = [part] * parts
+    sums = [(zlib.crc32(piece), len(piece)) for piece in pieces]
+
+    def whole() -> int:
+        crc = 0
+        for piece in pieces:
+            crc = zlib.crc32(piece, crc)
+        return crc
+
+    def combined() -> int:
+        crc = 0
+        for piece_crc, length in sums:
+            crc = crc32_combine(crc, piece_crc, length)
+        return crc
+
+    if whole() != combined():
+        raise SystemExit("crc32_combine disagrees with zlib.crc32")
+    print(f"CRC-32 of {mib} MiB in {parts} parts, best of {repeat}:")
+    print(f"  zlib.crc32 over every byte {_best(whole, repeat) * 1000:.2f} ms")
+    print(f"  crc32_combine of the parts' checksums {_best(combined, repeat) * 1000:.3f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("yaml", "rows", "_yaml-pure"))
+    parser.add_argument("what", choices=("yaml", "rows", "crc", "_yaml-pure"))
     parser.add_argument("--repeat", type=int, default=5, help="timings of each; the shortest is printed (default 5)")
     parser.add_argument("--rows", type=int, default=200_000, help="rows of the `rows` measurement (default 200,000)")
+    parser.add_argument("--mib", type=int, default=60, help="size of the view of the `crc` measurement (default 60)")
+    parser.add_argument("--parts", type=int, default=8, help="snapshots in that view (default 8: 7 providers, info)")
     args = parser.parse_args(argv)
     print(f"load average: {' '.join(f'{x:.2f}' for x in os.getloadavg())}", file=sys.stderr)
     if args.what == "yaml":
         yaml_figures(args.repeat)
     elif args.what == "rows":
         rows_figures(args.repeat, args.rows)
+    elif args.what == "crc":
+        crc_figures(args.repeat, args.mib, args.parts)
     else:  # the child of `yaml`: PyYAML as built without libyaml
         sys.modules["yaml.cyaml"] = None  # type: ignore[assignment]
         print(_yaml_once(args.repeat))
