@@ -1,4 +1,4 @@
-"""`python -m bench.micro yaml|rows|crc`: small measurements behind choices in the code, in seconds each.
+"""`python -m bench.micro yaml|rows|crc|bcrypt`: small measurements behind choices in the code, in seconds each.
 
 - `yaml`: `exporter.yamlload.load_yaml` on a file of the largest size read (`MAX_BYTES`), once with
   libyaml's event parser (as shipped) and once in a child process where PyYAML's C extension is
@@ -8,6 +8,8 @@
 - `crc`: the CRC-32 of a combined view of many snapshots (as `SnapshotStore` publishes it), once
   by `zlib.crc32` over every byte and once by `exporter.exposition.crc32_combine` from each
   snapshot's own checksum.
+- `bcrypt`: one basic-auth check (`bcrypt.checkpw`) against a hash of cost 10, the cost of
+  `htpasswd -B` and of the example in config/web-config-basic-auth.yml.
 
 The figures and what they decided are in docs/architecture.md, "Figures behind choices in the code".
 """
@@ -136,9 +138,18 @@ def crc_figures(repeat: int, mib: int, parts: int) -> None:
     print(f"  crc32_combine of the parts' checksums {_best(combined, repeat) * 1000:.3f} ms")
 
 
+def bcrypt_figures(repeat: int) -> None:
+    """One bcrypt check at cost 10, as every uncached basic-auth request pays it."""
+    import bcrypt
+
+    hashed = bcrypt.hashpw(b"change-me", bcrypt.gensalt(rounds=10))
+    check = _best(lambda: bcrypt.checkpw(b"change-me", hashed), repeat)
+    print(f"bcrypt.checkpw at cost 10, best of {repeat}: {check * 1000:.1f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.micro", description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("yaml", "rows", "crc", "_yaml-pure"))
+    parser.add_argument("what", choices=("yaml", "rows", "crc", "bcrypt", "_yaml-pure"))
     parser.add_argument("--repeat", type=int, default=5, help="timings of each; the shortest is printed (default 5)")
     parser.add_argument("--rows", type=int, default=200_000, help="rows of the `rows` measurement (default 200,000)")
     parser.add_argument("--mib", type=int, default=60, help="size of the view of the `crc` measurement (default 60)")
@@ -151,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
         rows_figures(args.repeat, args.rows)
     elif args.what == "crc":
         crc_figures(args.repeat, args.mib, args.parts)
+    elif args.what == "bcrypt":
+        bcrypt_figures(args.repeat)
     else:  # the child of `yaml`: PyYAML as built without libyaml
         sys.modules["yaml.cyaml"] = None  # type: ignore[assignment]
         print(_yaml_once(args.repeat))
