@@ -3,7 +3,7 @@
 The JSON files are what Grafana loads and what users import; generating them keeps them consistent
 (one datasource variable everywhere, a unit and a description on every panel, a stable layout). Edit
 the modules, run `python -m grafana` from the repository root, commit both. Metric and label names
-are the exporter's exposition names; tests/test_e2e_dashboards.py runs every query against a real
+are the exporter's exposition names; tests/e2e/test_e2e_dashboards.py runs every query against a real
 Prometheus scraping the demo exporter.
 """
 

@@ -11,9 +11,9 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 
 from exporter.schema import reference_tables
-from tests.databases import BACKENDS, ServerDatabase, create_server_database, empty_all
-from tests.layouts import LAYOUTS, LayoutDatabase, schema_section
-from tests.pgcluster import PgCluster
+from tests.support.databases import BACKENDS, ServerDatabase, create_server_database, empty_all
+from tests.support.layouts import LAYOUTS, LayoutDatabase, schema_section
+from tests.support.pgcluster import PgCluster
 
 BACKEND_PARAMS = [
     pytest.param(name, marks=[getattr(pytest.mark, name)] if name != "sqlite" else [], id=name) for name in BACKENDS
