@@ -1,4 +1,8 @@
-"""Who is exported: active platforms, their vendor sets A(P), module enablement and shards."""
+"""Who is exported: active platforms, their active members, module enablement and shards.
+
+A platform's active members are the vendors with an active `vendor_platforms` link to it; platform
+values are computed over them and vendor values are exported under each of them.
+"""
 
 from __future__ import annotations
 
@@ -94,8 +98,8 @@ class VendorInfo:
 class Directory:
     """The platform/vendor structure read at the start of every provider run.
 
-    `members[p]` is A(P) for every active platform, ordered by vendor code so the
-    exposition is stable from run to run.
+    `members[p]` holds the active members of every active platform (the vendors with an active
+    `vendor_platforms` link to it), ordered by vendor code so the exposition is stable from run to run.
     """
 
     platforms: Mapping[int, PlatformInfo]
@@ -346,7 +350,7 @@ def plan_run(
     vendor_series: bool = True,
     module: str | EllipsisType | None = ...,
 ) -> Plan:
-    """Enabled platforms (by code) and, per platform, the vendors of A(P) this shard owns."""
+    """Enabled platforms (by code) and, per platform, the active members this shard owns."""
     platforms = sorted(
         (p for p in directory.platforms.values() if is_enabled(provider, p, directory, rules, module)),
         key=lambda p: ordering(p.code, p.id),
@@ -363,5 +367,5 @@ def plan_run(
 
 
 def plan_all(directory: Directory, shard: Shard, *, vendor_series: bool = True) -> Plan:
-    """Every active platform and the vendors of A(P) this shard owns: the info metrics' scope."""
+    """Every active platform and the active members this shard owns: the info metrics' scope."""
     return plan_run("", directory, {}, shard, vendor_series=vendor_series)

@@ -69,12 +69,13 @@ class _GcPause:
     """Keeps CPython's cyclic garbage collector off while provider runs are in progress.
 
     A run at 10,000 vendors creates ~10^5 objects (values, rows) that all live until it ends;
-    they push the collector into repeated full collections that walk the whole heap: measured
-    at about a quarter of the exporter's CPU per collection cycle. Nothing a run creates needs
-    the cycle collector (reference counting frees it), so collection waits until no run is in
-    progress. The collector is process-wide, hence one pause for the process, with a counter
-    because runs overlap; runs that overlap for a long time still get a full collection now
-    and then, so cyclic garbage stays bounded.
+    they push the collector into repeated full collections that walk the whole heap, a large
+    share of the exporter's CPU per collection cycle (measured: see docs/architecture.md, Figures
+    behind choices in the code). Nothing a run creates needs the cycle collector (reference
+    counting frees it), so collection waits until no run is in progress. The collector is
+    process-wide, hence one pause for the process, with a counter because runs overlap; runs
+    that overlap for a long time still get a full collection now and then, so cyclic garbage
+    stays bounded.
     """
 
     MAX_PAUSE = 30.0
