@@ -75,15 +75,15 @@ class RunValues:
 
 
 Members: TypeAlias = Mapping[int, Sequence[int]]
-"""Platform id → the vendor ids actively linked to it (A(P)), for every active platform: the run's directory."""
+"""Platform id → the vendor ids actively linked to it, for every active platform: the run's directory."""
 
 
 @runtime_checkable
 class RunAwareProvider(Protocol):
     """Internal: a provider that computes a run from the directory's members (the declared SQL providers).
 
-    Its platform values are rolled up from its vendor values over A(P), so it needs the members
-    the run's directory read rather than asking the database for them again.
+    Its platform values are rolled up from its vendor values over each platform's active members, so it
+    needs the members the run's directory read rather than asking the database for them again.
     """
 
     def compute_run(
@@ -194,7 +194,7 @@ class AdaptedProvider:
         context: MetricsContext,
         members: Members | None = None,
     ) -> RunValues:
-        """`compute` for a run of the exporter: `members` is its directory's A(P) of every active platform.
+        """`compute` for a run of the exporter: `members` maps every active platform to its active members.
 
         Only a declared SQL provider uses `members` (it rolls its platform values up from its vendor
         values); every other provider is asked through `compute`.
