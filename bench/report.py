@@ -19,7 +19,7 @@ TARGETS = (
     ("peak_rss_mb", "peak RSS ≤ 300 MB", "L", 300.0, "max"),
     ("per_vendor_speedup", "≥ 20× faster than the per-vendor protocol", "M", 20.0, "min"),
 )
-"""(field, what the issue asks, data set it is set for, limit, whether the limit is a max or a min)."""
+"""(field, the target in words, data set it is set for, limit, whether the limit is a max or a min)."""
 
 
 def _ratio(a: float, b: float) -> float | None:

@@ -20,8 +20,9 @@ returned them, and rendering counts them.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, TypeAlias
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, runtime_checkable
 
 from pydantic import BaseModel, ValidationError
 
@@ -31,6 +32,7 @@ from exporter.contracts import (
     BulkPlatformMetricsProvider,
     BulkVendorMetricsProvider,
     ConfigurableProvider,
+    Dropped,
     KnownValuesProvider,
     MetricsContext,
     MetricsProviderProtocol,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from exporter.schema import KnownValues, SchemaTables
+    from exporter.schemacheck import Finding
 
 OwnerValues: TypeAlias = dict[int, list[Any]]
 """What a provider returned per vendor (or platform) id: `MetricValue`s and `Dropped` records.
@@ -59,6 +62,49 @@ ScopeCall: TypeAlias = Callable[["Session", Collection[int], MetricsContext], Ow
 """Values of every id of one scope."""
 
 _CATEGORY = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class RunValues:
+    """What one run computed: values per vendor and per platform, and rows that belong to no owner."""
+
+    vendors: OwnerValues
+    platforms: OwnerValues
+    dropped: Sequence[Dropped] = ()
+    """Counted once per run (e.g. rows of a declared query whose vendor is unknown)."""
+
+
+Members: TypeAlias = Mapping[int, Sequence[int]]
+"""Platform id → the vendor ids actively linked to it, for every active platform: the run's directory."""
+
+
+@runtime_checkable
+class RunAwareProvider(Protocol):
+    """Internal: a provider that computes a run from the directory's members (the declared SQL providers).
+
+    Its platform values are rolled up from its vendor values over each platform's active members, so it
+    needs the members the run's directory read rather than asking the database for them again.
+    """
+
+    def compute_run(
+        self,
+        db: Session,
+        vendor_ids: Collection[int],
+        platform_ids: Collection[int],
+        context: MetricsContext,
+        members: Members | None,
+    ) -> RunValues:
+        """Values of the run; `members` None: the provider reads the active links itself."""
+        ...
+
+
+@runtime_checkable
+class QueryCheckingProvider(Protocol):
+    """Internal: a provider whose statement check-schema prepares against the database (declared SQL)."""
+
+    def check_query(self, db: Session) -> list[Finding]:
+        """Findings of preparing the provider's statement (no rows are read)."""
+        ...
 
 
 class MalformedOutput(ExporterError):
@@ -139,6 +185,30 @@ class AdaptedProvider:
         Raises MalformedOutput when the provider's answer does not have the promised shape.
         """
         return self._compute(db, vendor_ids, platform_ids, context)
+
+    def compute_run(
+        self,
+        db: Session,
+        vendor_ids: Collection[int],
+        platform_ids: Collection[int],
+        context: MetricsContext,
+        members: Members | None = None,
+    ) -> RunValues:
+        """`compute` for a run of the exporter: `members` maps every active platform to its active members.
+
+        Only a declared SQL provider uses `members` (it rolls its platform values up from its vendor
+        values); every other provider is asked through `compute`.
+        """
+        if isinstance(self.impl, RunAwareProvider):
+            return self.impl.compute_run(db, vendor_ids, platform_ids, context, members)
+        vendors, platforms = self.compute(db, vendor_ids, platform_ids, context)
+        return RunValues(vendors, platforms)
+
+    def check_query(self, db: Session) -> list[Finding] | None:
+        """Findings of preparing a declared provider's statement; None for a provider without one."""
+        if isinstance(self.impl, QueryCheckingProvider):
+            return self.impl.check_query(db)
+        return None
 
     @property
     def metric_keys(self) -> list[str]:

@@ -1,10 +1,10 @@
 """Basic-auth checks queued fairly per client address, so a flood of wrong passwords cannot lock out the right one.
 
-A bcrypt check costs tens of milliseconds by design and runs on one thread. A single queue
-would let one client fill it with guesses and every other client (Prometheus) get 429. Here
-each client address has its own short queue and the checker takes one check from each
-waiting address in turn: a flood from one address costs Prometheus at most one check of
-waiting time per flooding address.
+A bcrypt check is slow by design (measured: see docs/architecture.md, Figures behind choices in
+the code) and runs on one thread. A single queue would let one client fill it with guesses and
+every other client (Prometheus) get 429. Here each client address has its own short queue and
+the checker takes one check from each waiting address in turn: a flood from one address costs
+Prometheus at most one check of waiting time per flooding address.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import os
 import re
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -39,6 +40,7 @@ _REFERENCE_START = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(\}|:-)")
 _LISTEN = re.compile(r"^(?P<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.\-]*):(?P<port>\d{1,5})$")
 _FACTORY = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 _PROVIDER_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
 
 
 def _duration(value: Any) -> Any:
@@ -192,6 +194,81 @@ class ExpositionConfig(_Section):
         return value
 
 
+class SqlValueConfig(_Section):
+    """`providers.<name>.sql.values[i]`: one value column of a declared query."""
+
+    key: str = Field(description='The `key` label; starts with "<category>.".')
+    column: str = Field(description="The result column holding the value.")
+    label: str | None = Field(default=None, description="MetricValue.label (default: the key).")
+    description: str | None = Field(default=None, description="HELP text.")
+    windowed: bool = Field(default=False, description="Adds the period label.")
+    scale: str | None = Field(default=None, description='Exact decimal factor, e.g. "0.01" for cents.')
+    unit: str | None = Field(default=None, description='A currency code, "%", "bytes", or absent.')
+    platform: Literal["sum", "min", "max", "none"] = Field(
+        default="sum", description="Platform value from the active members' values; none: vendor scope only."
+    )
+
+    @field_validator("scale", mode="before")
+    @classmethod
+    def _scale(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            hint = f' (quote it: "{value}")' if isinstance(value, float) else ""
+            raise ValueError(f'expected a decimal number written as text, like "0.01", got {value!r}{hint}')
+        text = str(value).strip()
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            raise ValueError(f'expected a decimal number like "0.01" or "1000", got {value!r}') from None
+        if not number.is_finite() or number == 0:
+            raise ValueError(f'expected a finite, non-zero decimal number like "0.01", got {value!r}')
+        return text
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, value: str | None) -> str | None:
+        if value is not None and not (value in ("%", "bytes") or _CURRENCY_CODE.match(value)):
+            raise ValueError(f'expected a currency code (EUR), "%", "bytes", or no unit, got "{value}"')
+        return value
+
+    @field_validator("column")
+    @classmethod
+    def _column(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("expected the name of a column the query returns")
+        return value
+
+    @property
+    def factor(self) -> Decimal | None:
+        """`scale` as a Decimal."""
+        return Decimal(self.scale) if self.scale is not None else None
+
+
+class SqlProviderConfig(_Section):
+    """`providers.<name>.sql`: a provider declared as one grouped query per vendor."""
+
+    category: str | None = Field(default=None, description="Category label and key prefix (default: the name).")
+    module: str | None = Field(default=None, description="platform_modules code that switches it per platform.")
+    query: str = Field(description="One SELECT returning vendor_id; binds :date_from, :date_to, :period.")
+    labels: tuple[str, ...] = Field(default=(), description="Extra label columns.")
+    values: tuple[SqlValueConfig, ...] = Field(description="Value columns.")
+
+    @field_validator("category", "module")
+    @classmethod
+    def _code(cls, value: str | None) -> str | None:
+        if value is not None and not _PROVIDER_NAME.match(value):
+            raise ValueError(f'expected a lower-case module code like "sales", got "{value}"')
+        return value
+
+    @field_validator("values")
+    @classmethod
+    def _some(cls, value: tuple[SqlValueConfig, ...]) -> tuple[SqlValueConfig, ...]:
+        if not value:
+            raise ValueError("expected at least 1 value column ({key: …, column: …})")
+        return value
+
+
 class ProviderConfig(_Section):
     """`providers.<name>`: one provider's schedule, settings and key allowlist."""
 
@@ -201,6 +278,7 @@ class ProviderConfig(_Section):
     factory: str | None = Field(default=None, description='"package.module:attribute" of a zero-argument factory.')
     settings: dict[str, Any] = Field(default_factory=dict)
     keys: tuple[str, ...] | None = Field(default=None, description="Export only these keys.")
+    sql: SqlProviderConfig | None = Field(default=None, description="A provider declared as SQL (no Python).")
 
     @field_validator("factory")
     @classmethod
@@ -314,6 +392,96 @@ class Config(_Section):
         if self.database.url:
             data["database"]["url"] = safe_url(self.database.url)
         return data
+
+
+# --- declared SQL providers -------------------------------------------------------------------
+
+SQL_BIND_PARAMETERS = ("date_from", "date_to", "period")
+"""The bind parameters a declared query may use: the collection window (naive UTC) and its period."""
+
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+RESERVED_LABELS = frozenset({"category", "key", "period", "platform", "vendor", "value", "vendor_id"})
+"""Label names the exporter writes itself (and the vendor column): not available as extra label columns."""
+
+
+def query_parameters(query: str) -> set[str]:
+    """The `:name` bind parameters of a query, as SQLAlchemy's `text()` reads them (`::int` casts are not)."""
+    from sqlalchemy import text
+
+    return set(text(query).compile().params)
+
+
+def sql_provider_problems(name: str, entry: ProviderConfig) -> list[tuple[str, str]]:
+    """What `providers.<name>.sql` declares that cannot work; checked without a database."""
+    spec = entry.sql
+    assert spec is not None
+    at = f"providers.{name}"
+    problems: list[tuple[str, str]] = []
+    if entry.factory is not None:
+        problems.append((f"{at}.factory", "a provider is either a factory or declared with sql, not both"))
+    if entry.settings:
+        problems.append((f"{at}.settings", "a provider declared with sql takes no settings"))
+    category = spec.category or name
+    query = spec.query.strip().rstrip(";").strip()
+    if not query:
+        problems.append((f"{at}.sql.query", "expected one SELECT statement returning a column vendor_id"))
+    elif ";" in query:
+        problems.append(
+            (f"{at}.sql.query", "expected one statement; remove the ';' that separates statements (or the comment)")
+        )
+    else:
+        try:
+            unknown = sorted(query_parameters(query) - set(SQL_BIND_PARAMETERS))
+        except Exception as err:  # noqa: BLE001 - any parse failure is a problem of the query text
+            problems.append((f"{at}.sql.query", f"cannot be read as SQL text: {err}"))
+        else:
+            if unknown:
+                problems.append(
+                    (
+                        f"{at}.sql.query",
+                        f"unknown bind parameter(s) {', '.join(':' + u for u in unknown)}; "
+                        f"available: {', '.join(':' + p for p in SQL_BIND_PARAMETERS)} "
+                        "(write \\:name for a literal colon)",
+                    )
+                )
+    value_columns: dict[str, int] = {}
+    for index, value in enumerate(spec.values):
+        where = f"{at}.sql.values[{index}]"
+        if not value.key.startswith(f"{category}.") or value.key == f"{category}.":
+            problems.append(
+                (f"{where}.key", f'must start with "{category}." (the provider\'s category), got "{value.key}"')
+            )
+        folded = value.column.lower()
+        if folded == "vendor_id":
+            problems.append((f"{where}.column", "vendor_id is the vendor column, not a value"))
+        elif folded in value_columns:
+            problems.append(
+                (f"{where}.column", f'"{value.column}" is already the column of values[{value_columns[folded]}]')
+            )
+        else:
+            value_columns[folded] = index
+    keys: dict[str, int] = {}
+    for index, value in enumerate(spec.values):
+        if value.key in keys:
+            problems.append(
+                (f"{at}.sql.values[{index}].key", f'"{value.key}" is already the key of values[{keys[value.key]}]')
+            )
+        keys.setdefault(value.key, index)
+    seen: set[str] = set()
+    for index, label in enumerate(spec.labels):
+        where = f"{at}.sql.labels[{index}]"
+        if not _LABEL_NAME.match(label) or label.startswith("__"):
+            problems.append((where, f'expected a valid label name ([a-zA-Z_][a-zA-Z0-9_]*), got "{label}"'))
+        elif label.lower() in RESERVED_LABELS:
+            problems.append(
+                (where, f'"{label}" is a label the exporter writes itself; alias the column in the query (AS …)')
+            )
+        elif label.lower() in value_columns:
+            problems.append((where, f'"{label}" is also the column of values[{value_columns[label.lower()]}]'))
+        elif label.lower() in seen:
+            problems.append((where, f'"{label}" is listed twice'))
+        seen.add(label.lower())
+    return problems
 
 
 # --- loading ----------------------------------------------------------------------------------
@@ -479,6 +647,9 @@ def parse_config(
         problems.append(
             ("schema.database_schema", "SQLite keeps one schema per file (main): leave it null for a SQLite database")
         )
+    for name, entry in config.providers.items():
+        if entry.sql is not None:
+            problems += sql_provider_problems(name, entry)
     if problems:
         raise ConfigError(problems, source)
     if config.database.pool_size < config.collection.concurrency + 1:

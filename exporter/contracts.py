@@ -62,6 +62,11 @@ class MetricValue:
     - `label`: a display name. Used as the HELP text only where `description` is None;
       otherwise not exported.
     - `period`: the `period` label, on values computed over the `MetricsContext` window (`"30d"`).
+    - `labels`: extra (name, value) label pairs after the owner labels, e.g. `(("channel", "web"),)`;
+      the names are valid label names other than those the exporter writes itself (`category`,
+      `key`, `period`, `platform`, `vendor`, `value`), else the value is malformed. One owner may
+      then have several values of one key, one per distinct label set. Declared SQL providers
+      fill it from their label columns.
     - `icon`, `trend`, `trend_value`: not exported. They serve a platform's own dashboard
       (an icon name; a precomputed change against the previous period); Prometheus keeps the
       history itself, so a trend is a query (`delta(…[30d])`), not a series.
@@ -77,6 +82,7 @@ class MetricValue:
     trend: str | None = None
     trend_value: float | None = None
     period: str | None = None
+    labels: tuple[tuple[str, str], ...] = ()
 
 
 class DropReason(StrEnum):
@@ -101,6 +107,10 @@ class DropReason(StrEnum):
     """A revenue order whose total is NULL, NaN or infinite."""
     NEGATIVE_STOCK = "negative_stock"
     """An inventory row with a negative quantity or reservation, counted as 0."""
+    UNKNOWN_VENDOR = "unknown_vendor"
+    """A row of a declared SQL provider whose vendor_id is NULL or not a vendor of the directory."""
+    NOT_NUMERIC = "not_numeric"
+    """A value of a declared SQL provider that is NULL, not a number, NaN or infinite."""
 
 
 DATA_REASONS = frozenset(
@@ -110,6 +120,8 @@ DATA_REASONS = frozenset(
         DropReason.CURRENCY,
         DropReason.AMOUNT,
         DropReason.NEGATIVE_STOCK,
+        DropReason.UNKNOWN_VENDOR,
+        DropReason.NOT_NUMERIC,
     }
 )
 """Reasons that point at rows of the platform's database rather than at a provider's output."""

@@ -239,8 +239,8 @@ def _text(data: bytes) -> str:
     The default decoding raises on such a value, which would fail every statement that reads
     it: the directory, and so every provider. Lone surrogates are not text, so a code or name
     holding them is handled as not text (docs/database.md, "Dirty rows"). Decoding in Python
-    costs about 7 % on the largest statement (the orders groups at 10,000 vendors: 0.29 s
-    instead of 0.27 s) and nothing on the other backends, which validate text on insert.
+    costs a few percent on the largest statement and nothing on the other backends, which
+    validate text on insert (measured: see docs/architecture.md, Figures behind choices in the code).
     """
     return data.decode("utf-8", "surrogateescape")
 

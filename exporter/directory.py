@@ -1,4 +1,9 @@
-"""Who is exported: active platforms, their vendor sets, module enablement and shards (vendor-id ranges)."""
+"""Who is exported: active platforms, their active members, module enablement and shards.
+
+A platform's active members are the vendors with an active `vendor_platforms` link to it; platform
+values are computed over them and vendor values are exported under each of them. Shards split the
+vendors into contiguous vendor-id ranges (`Shard`).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
+from types import EllipsisType
 from typing import Any
 
 from sqlalchemy import null, select
@@ -91,8 +97,8 @@ class VendorInfo:
 class Directory:
     """The platform/vendor structure read at the start of every provider run.
 
-    `members[p]` is A(P) for every active platform, ordered by vendor code so the
-    exposition is stable from run to run.
+    `members[p]` holds the active members of every active platform (the vendors with an active
+    `vendor_platforms` link to it), ordered by vendor code so the exposition is stable from run to run.
     """
 
     platforms: Mapping[int, PlatformInfo]
@@ -280,16 +286,29 @@ class PlatformRule:
     disable: frozenset[str] = frozenset()
 
 
-def is_enabled(provider: str, platform: PlatformInfo, directory: Directory, rules: Mapping[str, PlatformRule]) -> bool:
-    """Config `enable`/`disable` wins; else a `platform_modules` row (not for core modules); else on."""
+def is_enabled(
+    provider: str,
+    platform: PlatformInfo,
+    directory: Directory,
+    rules: Mapping[str, PlatformRule],
+    module: str | EllipsisType | None = ...,
+) -> bool:
+    """Config `enable`/`disable` wins; else a `platform_modules` row (not for core modules); else on.
+
+    `module` is the `platform_modules` code that switches the provider: its name by default
+    (the built-in providers), another code or None (no row switches it) for a declared SQL provider.
+    """
     rule = rules.get(platform.code) if platform.code is not None else None
     if rule is not None:
         if provider in rule.disable:
             return False
         if provider in rule.enable:
             return True
-    row = directory.modules.get(platform.id, {}).get(provider)
-    if row is not None and provider not in CORE_MODULES:
+    code = provider if module is ... else module
+    if code is None:
+        return True
+    row = directory.modules.get(platform.id, {}).get(code)
+    if row is not None and code not in CORE_MODULES:
         return row
     return True
 
@@ -374,10 +393,11 @@ def plan_run(
     shard: Shard,
     *,
     vendor_series: bool = True,
+    module: str | EllipsisType | None = ...,
 ) -> Plan:
-    """Enabled platforms (by code) and, per platform, the vendors of A(P) in this shard's range."""
+    """Enabled platforms (by code) and, per platform, the active members in this shard's vendor-id range."""
     platforms = sorted(
-        (p for p in directory.platforms.values() if is_enabled(provider, p, directory, rules)),
+        (p for p in directory.platforms.values() if is_enabled(provider, p, directory, rules, module)),
         key=lambda p: ordering(p.code, p.id),
     )
     vendor_range = shard.vendor_range(directory)
@@ -395,5 +415,5 @@ def plan_run(
 
 
 def plan_all(directory: Directory, shard: Shard, *, vendor_series: bool = True) -> Plan:
-    """Every active platform and the vendors of A(P) this shard owns: the info metrics' scope."""
+    """Every active platform and the active members this shard owns: the info metrics' scope."""
     return plan_run("", directory, {}, shard, vendor_series=vendor_series)

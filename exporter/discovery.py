@@ -8,11 +8,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from importlib.metadata import EntryPoint, entry_points
+from types import EllipsisType
 from typing import Any
 
 from exporter.adapter import AdaptedProvider, adapt
-from exporter.config import Config
+from exporter.config import Config, SqlProviderConfig
 from exporter.errors import ConfigError, ProviderLoadError
+from exporter.sqlprovider import SqlProvider
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ class LoadedProvider:
     interval: timedelta
     stale_after: timedelta
     keys: frozenset[str] | None
+    module: str | EllipsisType | None = ...
+    """The `platform_modules` code that switches it per platform: `...` for its name, None for none."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +61,15 @@ def _import_factory(spec: str) -> Callable[[], Any]:
         for part in attribute.split("."):
             target = getattr(target, part)
         return target
+
+    return load
+
+
+def _declared(name: str, spec: SqlProviderConfig) -> Callable[[], Any]:
+    """The factory of a provider declared in the config (`providers.<name>.sql`)."""
+
+    def load() -> Callable[[], Any]:
+        return lambda: SqlProvider(name, spec)
 
     return load
 
@@ -102,8 +115,12 @@ def load_providers(config: Config, candidates: Iterable[Candidate] | None = None
     invalid settings are configuration errors and raise ConfigError.
     """
     pool = {c.name: c for c in (discover() if candidates is None else candidates)}
+    modules: dict[str, str | None] = {}
     for name, entry in config.providers.items():
-        if entry.factory:
+        if entry.sql is not None:
+            pool[name] = Candidate(name, "config sql", _declared(name, entry.sql))
+            modules[name] = entry.sql.module
+        elif entry.factory:
             pool[name] = Candidate(name, f"config factory {entry.factory}", _import_factory(entry.factory))
     loaded: list[LoadedProvider] = []
     failures: list[LoadFailure] = []
@@ -117,7 +134,7 @@ def load_providers(config: Config, candidates: Iterable[Candidate] | None = None
         except ProviderLoadError as err:
             failures.append(LoadFailure(name, candidate.origin, str(err)))
             continue
-        if provider.category != name:
+        if provider.category != name and name not in modules:  # a declared provider's category is its own choice
             log.warning(
                 "provider %s reports metrics_category %r; it is configured and labelled as %r",
                 name,
@@ -137,6 +154,7 @@ def load_providers(config: Config, candidates: Iterable[Candidate] | None = None
                 interval=config.interval(name),
                 stale_after=config.stale_after(name),
                 keys=frozenset(entry.keys) if entry.keys is not None else None,
+                module=modules.get(name, ...),
             )
         )
     unknown = sorted(set(config.providers) - set(pool))

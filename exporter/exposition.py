@@ -167,7 +167,7 @@ def gzip_tail(tail: bytes, prefix_crc: int, prefix_length: int) -> tuple[bytes, 
 # --- CRC-32 of a concatenation ----------------------------------------------------------------
 # Python's zlib does not expose crc32_combine. Without it, every publish would run zlib.crc32
 # over the whole exposition in every format (the whole body, on every provider run, under the
-# store's lock); docs/scaling.md has the measurement.
+# store's lock). Measured: see docs/architecture.md, Figures behind choices in the code.
 
 _POLY = 0xEDB88320
 """CRC-32 (gzip, zlib) polynomial, bit-reflected."""

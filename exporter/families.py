@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 import sys
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
@@ -108,6 +109,8 @@ class _Target:
     scale: int
     samples: dict[int, str] = field(default_factory=dict)
     """Vendor id → the sample's text after `vendor="` (the vendor code onwards), for every platform."""
+    more: dict[int, list[str]] = field(default_factory=dict)
+    """Vendor id → the texts of its further samples (other extra label values), in the order given."""
 
 
 Signature = tuple[object, ...]
@@ -156,6 +159,7 @@ class FamilyBuilder:
         self.claimed: set[str] = set()
         self._signatures: dict[Scope, dict[Signature, _Target | DropReason]] = {scope: {} for scope in Scope}
         self._heads: dict[str, _Target] = {}
+        self._label_text: dict[tuple[tuple[str, str], ...], str | None] = {}
 
     def _resolve(self, scope: Scope, value: MetricValue, is_info: bool) -> _Target | DropReason:
         """The target of a signature seen for the first time in this run, or why it cannot go out."""
@@ -202,7 +206,7 @@ class FamilyBuilder:
         drops = self.drops
         entries: list[tuple[_Target, str]] = []
         vendor_id, quoted = vendor if vendor is not None else (0, "")
-        seen: set[tuple[str, str]] = set()
+        seen: set[tuple[str, ...]] = set()
         for value in values:
             if type(value) is not MetricValue and not isinstance(value, MetricValue):
                 if type(value) is Dropped:
@@ -230,29 +234,49 @@ class FamilyBuilder:
             if not isinstance(target, _Target):
                 drops.rejected(target, value)
                 continue
-            slot = target.slot
+            slot: tuple[str, ...] = target.slot
+            extra = ""
+            if value.labels:
+                pairs = self._extra_labels(value.labels)
+                if pairs is None:
+                    drops.malformed(value)
+                    continue
+                extra = pairs
+                slot = (*slot, extra)
             if slot in seen:
-                drops.add(DropReason.DUPLICATE, value.key, "same key twice for one owner")
+                drops.add(DropReason.DUPLICATE, value.key, "same key (and labels) twice for one owner")
                 continue
             seen.add(slot)
             if isinstance(number, str):
                 if not is_text(number):
                     drops.add(DropReason.INVALID, value, "label value is not valid Unicode text")
                     continue
-                tail = f',value="{escape_label_value(number)}"}} 1\n'
+                tail = f'{extra},value="{escape_label_value(number)}"}} 1\n'
             elif type(number) is int and target.scale == 1 and _FLOAT_MIN <= number <= _FLOAT_MAX:
-                tail = f"}} {number}\n"
+                tail = f"{extra}}} {number}\n"
             else:
                 text = None if number is None else format_number(number, target.scale)
                 if text is None:
                     drops.add(DropReason.NON_FINITE, value.key, "NaN, infinity or None")
                     continue
-                tail = f"}} {text}\n"
+                tail = f"{extra}}} {text}\n"
             if vendor is None:
                 entries.append((target, tail))
+            elif vendor_id in target.samples:  # a second label set of this vendor: a line of its own
+                target.more.setdefault(vendor_id, []).append(quoted + tail)
             else:
                 target.samples[vendor_id] = quoted + tail
         return entries
+
+    def _extra_labels(self, labels: tuple[tuple[str, str], ...]) -> str | None:
+        """`,name="value"…` of a value's extra labels, or None when they are malformed (cached per label set)."""
+        try:
+            return self._label_text[labels]
+        except KeyError:
+            found = self._label_text[labels] = _label_pairs(labels)
+            return found
+        except TypeError:  # unhashable: certainly not pairs of strings
+            return None
 
     def add_vendors(self, directory: Directory, plan: Plan, values: Mapping[int, Iterable[object]]) -> None:
         """Vendor values, computed once per vendor, written under every platform the vendor is on.
@@ -285,7 +309,15 @@ class FamilyBuilder:
             owner = f'platform="{utf8(escape_label_value(code))}",vendor="'
             for target in targets:
                 samples = target.samples
-                if len(samples) == len(plan.vendor_ids):
+                if target.more:
+                    more = target.more
+                    texts = []
+                    for member in members:
+                        text = samples.get(member)
+                        if text is not None:
+                            texts.append(text)
+                            texts += more.get(member, ())
+                elif len(samples) == len(plan.vendor_ids):
                     texts = list(map(samples.__getitem__, members))
                 else:
                     texts = [text for text in map(samples.get, members) if text is not None]
@@ -295,6 +327,7 @@ class FamilyBuilder:
                     target.family.series += len(texts)
         for target in targets:
             target.samples = {}
+            target.more = {}
 
     def add_platforms(self, plan: Plan, values: Mapping[int, Iterable[object]]) -> None:
         """Platform values; those of a platform without a usable code are counted, not exported."""
@@ -314,6 +347,30 @@ class FamilyBuilder:
             Family(a.name, a.help, a.info, b"".join(a.chunks), a.series) for a in self.families.values() if a.series
         ]
         return Rendered(families, self.drops.counts, self.drops.invalid)
+
+
+_LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+OWN_LABELS = frozenset({"category", "key", "period", "platform", "vendor", "value"})
+"""Labels the exporter writes itself: an extra label may not take their names."""
+
+
+def _label_pairs(labels: object) -> str | None:
+    """`,name="value"…` of extra (name, value) label pairs; None unless every pair is well-formed and names differ."""
+    if type(labels) is not tuple:
+        return None
+    names: set[str] = set()
+    text = []
+    for pair in labels:
+        if type(pair) is not tuple or len(pair) != 2:
+            return None
+        name, value = pair
+        if not (isinstance(name, str) and isinstance(value, str)) or not is_text(value):
+            return None
+        if not _LABEL_NAME.match(name) or name.startswith("__") or name in OWN_LABELS or name in names:
+            return None
+        names.add(name)
+        text.append(f',{name}="{escape_label_value(value)}"')
+    return "".join(text)
 
 
 _BOOL = {True: "true", False: "false"}

@@ -6,7 +6,7 @@ import gc
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from exporter.adapter import MalformedOutput
 from exporter.clock import Clock, utc_naive
-from exporter.contracts import DATA_REASONS, DropReason, MetricsContext
+from exporter.contracts import DATA_REASONS, Dropped, DropReason, MetricsContext
 from exporter.db import Database
 from exporter.directory import Directory, Plan, PlatformRule, Shard, load_directory, plan_all, plan_run
 from exporter.discovery import LoadedProvider
@@ -48,6 +48,8 @@ class Computed:
     plan: Plan
     vendor_values: Mapping[int, list[Any]]
     platform_values: Mapping[int, list[Any]]
+    dropped: Sequence[Dropped] = ()
+    """Rows the provider left out that belong to no exported owner (counted once per run)."""
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,13 @@ class _GcPause:
     """Keeps CPython's cyclic garbage collector off while provider runs are in progress.
 
     A run at 10,000 vendors creates ~10^5 objects (values, rows) that all live until it ends;
-    they push the collector into repeated full collections that walk the whole heap: measured
-    at about a quarter of the exporter's CPU per collection cycle. Nothing a run creates needs
-    the cycle collector (reference counting frees it), so collection waits until no run is in
-    progress. The collector is process-wide, hence one pause for the process, with a counter
-    because runs overlap; runs that overlap for a long time still get a full collection now
-    and then, so cyclic garbage stays bounded.
+    they push the collector into repeated full collections that walk the whole heap, a large
+    share of the exporter's CPU per collection cycle (measured: see docs/architecture.md, Figures
+    behind choices in the code). Nothing a run creates needs the cycle collector (reference
+    counting frees it), so collection waits until no run is in progress. The collector is
+    process-wide, hence one pause for the process, with a counter because runs overlap; runs
+    that overlap for a long time still get a full collection now and then, so cyclic garbage
+    stays bounded.
     """
 
     MAX_PAUSE = 30.0
@@ -162,13 +165,14 @@ class ProviderRunner:
             self.settings.rules,
             self.settings.shard,
             vendor_series=self.settings.vendor_series,
+            module=provider.module,
         )
         platform_ids = [p.id for p in plan.platforms] if self.settings.shard.exports_platforms else []
         context = self.context()
         if plan.vendor_range.bounded:
             context = replace(context, vendor_range=plan.vendor_range)
-        vendor_values, platform_values = provider.provider.compute(db, plan.vendor_ids, platform_ids, context)
-        return Computed(directory, plan, vendor_values, platform_values)
+        found = provider.provider.compute_run(db, plan.vendor_ids, platform_ids, context, directory.members)
+        return Computed(directory, plan, found.vendors, found.platforms, found.dropped)
 
     def directory(self, provider: LoadedProvider, db: Session) -> Directory:
         """The directory for one run of `provider`: read once per round of provider runs, not once per run.
@@ -264,6 +268,8 @@ class ProviderRunner:
         )
         builder.add_vendors(computed.directory, computed.plan, computed.vendor_values)
         builder.add_platforms(computed.plan, computed.platform_values)
+        for dropped in computed.dropped:
+            builder.drops.by_data(dropped)
         rendered = builder.build()
         return rendered, prepare(rendered.families)
 

@@ -341,8 +341,9 @@ REFERENCE: Final[tuple[TableSpec, ...]] = (
         indexes=(
             ("vendor_created", ("vendor_id", "created_at")),
             # Covers the orders group query (every column it reads, in GROUP BY order): MariaDB/MySQL
-            # otherwise fetch each order row by primary key per vendor (60 s instead of 5 s at 2M orders),
-            # PostgreSQL turns a spilling hash aggregate into an index-only scan (docs/database.md).
+            # otherwise fetch each order row by primary key per vendor, beyond the default statement
+            # timeout at millions of orders; PostgreSQL turns a spilling hash aggregate into an
+            # index-only scan (measured: see docs/architecture.md, Figures behind choices in the code).
             ("vendor_status_currency", ("vendor_id", "status", "currency", "created_at", "total_amount_cents")),
         ),
     ),

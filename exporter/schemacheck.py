@@ -86,6 +86,8 @@ class Status(StrEnum):
     OK = "OK"
     MISSING = "MISSING"
     MISTYPED = "MISTYPED"
+    REFUSED = "REFUSED"
+    """A declared query the database would not prepare."""
 
 
 @dataclass(frozen=True)
@@ -625,6 +627,9 @@ def check_schema(
     for name, provider in providers.items():
         section = Section(f"provider {name}", compare(needs[name], reflected, schema, dialect), needs[name].declared)
         section.remark = remarks.get(name)
+        prepared = provider.check_query(db)
+        if prepared is not None:
+            section.findings += prepared
         present = {f.key for f in section.findings + directory_section.findings if f.ok}
         for check in provider.known_values(schema):
             key = schema.key_of(check.column)

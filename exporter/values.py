@@ -25,6 +25,7 @@ def well_formed_fields(value: MetricValue) -> bool:
         and (value.description is None or isinstance(value.description, str))
         and (value.unit is None or isinstance(value.unit, str))
         and (value.period is None or isinstance(value.period, str))
+        and type(value.labels) is tuple
     )
 
 
@@ -42,6 +43,9 @@ _DATA_DETAIL = {
     DropReason.CURRENCY: "revenue orders whose currency is NULL, blank or not a three-letter code",
     DropReason.AMOUNT: "revenue orders whose total is NULL, NaN or infinite",
     DropReason.NEGATIVE_STOCK: "inventory rows with a negative quantity or reservation, counted as 0",
+    DropReason.UNKNOWN_VENDOR: "rows whose vendor_id is NULL or names no vendor with an active link",
+    DropReason.NOT_NUMERIC: "values that are NULL, not a number, NaN or infinite",
+    DropReason.DUPLICATE: "rows repeating a vendor and label values (the query is not grouped by them)",
 }
 
 

@@ -192,8 +192,9 @@ class WebConfigFile(_Strict):
 class BasicAuth:
     """Checks `user:password` against bcrypt hashes; results are cached, unknown users cost the same.
 
-    A bcrypt check takes tens of milliseconds by design, so results are kept (bounded, keyed by
-    a SHA-256 of user, hash and password: no plaintext is stored) and Prometheus pays it once.
+    A bcrypt check is slow by design (measured: see docs/architecture.md, Figures behind choices
+    in the code), so results are kept (bounded, keyed by a SHA-256 of user, hash and password: no
+    plaintext is stored) and Prometheus pays it once.
     An unknown user is checked against a dummy hash of the same cost, so response times do not
     reveal which names exist.
     """

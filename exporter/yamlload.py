@@ -1,10 +1,11 @@
 """Bounded YAML for the config and web config files: size, nesting depth, alias expansion, duplicate keys.
 
 `yaml.safe_load` trusts its input: nine nested lists of nine aliases (400 bytes) expand to
-387 million values once anything walks the result, a 50 MB file takes minutes, and a key
-written twice silently keeps the last value. A configuration file is a few kilobytes of
-plain data, so everything beyond generous limits is refused while the file is read, with
-the line where the limit was passed.
+387 million values once anything walks the result, a file of many megabytes takes minutes
+to parse (measured: see docs/architecture.md, Figures behind choices in the code), and a
+key written twice silently keeps the last value. A configuration file is a few kilobytes
+of plain data, so everything beyond generous limits is refused while the file is read,
+with the line where the limit was passed.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node
 from yaml.resolver import Resolver
 
-try:  # libyaml's event parser, three times faster than the pure-Python one; composing stays in Python
+# libyaml's event parser is several times faster than the pure-Python one (measured: see
+# docs/architecture.md, Figures behind choices in the code); composing stays in Python.
+try:
     from yaml.cyaml import CParser as _EventSource  # type: ignore[attr-defined]
 except ImportError:  # PyYAML built without libyaml
     from yaml.parser import Parser
@@ -33,7 +36,8 @@ except ImportError:  # PyYAML built without libyaml
 
 
 MAX_BYTES = 256 * 1024
-"""Largest file read (the shipped example is under 5 KB; a file this size parses in about 0.3 s)."""
+"""Largest file read (the shipped example is under 10 KB; a file this size parses in well under a second,
+measured: see docs/architecture.md, Figures behind choices in the code)."""
 MAX_DEPTH = 50
 """Deepest nesting of lists and mappings (the config schema needs 5)."""
 MAX_NODES = 100_000

@@ -240,8 +240,9 @@ class Grouped:
 
 @lru_cache(maxsize=256)
 def _record(columns: tuple[str, ...]) -> Any:
-    """A named tuple per column list: attribute access is ~10× cheaper than on SQLAlchemy's Row,
-    and providers read each of hundreds of thousands of aggregate rows several times per run."""
+    """A named tuple per column list: attribute access is much cheaper than on SQLAlchemy's Row,
+    and providers read each of hundreds of thousands of aggregate rows several times per run
+    (measured: see docs/architecture.md, Figures behind choices in the code)."""
     return namedtuple("GroupedRow", columns)
 
 

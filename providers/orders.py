@@ -99,7 +99,8 @@ class OrdersMetricsProvider(GroupedProvider):
 
         SUM and COUNT skip NULL totals by themselves. NaN and ±Infinity (PostgreSQL NUMERIC and
         float columns, SQLite REAL) make the whole group's SUM NaN or infinite instead; testing
-        every row for them costs 10–50 % more on the largest statement of a run, so the plain
+        every row for them makes the largest statement of a run markedly slower (measured: see
+        docs/architecture.md, Figures behind choices in the code), so the plain
         statement runs and `repair` refetches with the test only the owners whose sum it spoiled.
         """
         orders = t.orders

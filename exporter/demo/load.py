@@ -122,9 +122,9 @@ class _MySQLLoader:
     """`LOAD DATA LOCAL INFILE` of one temporary TSV file per table, committed per table.
 
     MariaDB sorts and builds the indexes of an empty table in bulk only for the first statement
-    of a transaction that starts on it; one statement per table, each in its own transaction,
-    loads 1M orders in 16 s where 200k-row statements take 46 s and one transaction for every
-    table 38 s (multi-row INSERTs: 70 s). Falls back to INSERTs when local files are refused.
+    of a transaction that starts on it, so one statement per table, each in its own transaction,
+    is the fastest of the ways tried (measured: see docs/architecture.md, Figures behind choices in the code).
+    Falls back to INSERTs when local files are refused.
     A failed load leaves the tables loaded so far; `demo-db --replace` starts over.
     """
 
@@ -201,10 +201,10 @@ class _Bulk:
     """Session statements before loading."""
     defer_indexes: bool = False
     """Drop the secondary indexes before loading and build them after: PostgreSQL and SQLite build
-    an index from sorted data several times faster than they maintain it row by row (COPY of 2M
-    orders: 22 s with the indexes in place, 10 s with them built afterwards). MariaDB already
-    builds them sorted when loading into an empty table (see `_MySQLLoader`; deferring measured
-    34 s against 28 s), and it cannot drop an index a foreign key uses."""
+    an index from sorted data faster than they maintain it row by row. MariaDB already builds
+    them sorted when loading into an empty table (see `_MySQLLoader`), so deferring is slower
+    there, and it cannot drop an index a foreign key uses (measured: see docs/architecture.md,
+    Figures behind choices in the code)."""
     finish: Callable[[Table, str, str], tuple[str, ...]] = lambda table, quoted, id_column: (f"ANALYZE {quoted}",)
     """Statements per table (the table, its quoted name, its quoted id column) after loading, outside a transaction."""
     connect_args: dict[str, Any] = field(default_factory=dict)

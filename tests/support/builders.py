@@ -254,6 +254,7 @@ class Rows:
         status: str = "delivered",
         currency: str = "EUR",
         created_at: datetime | None = None,
+        channel: str = "web",
         **extra: Any,
     ) -> dict[str, Any]:
         n = len(self.tables["orders"]) + 1
@@ -261,7 +262,7 @@ class Rows:
             "orders",
             vendor_id=vendor["id"],
             order_number=f"O{n}",
-            channel="web",
+            channel=channel,
             status=status,
             currency=currency,
             total_amount_cents=total_cents,
