@@ -23,7 +23,7 @@ from sqlalchemy import BindParameter, DateTime, String, TextClause, bindparam, t
 
 from exporter.adapter import Members, RunValues
 from exporter.config import SqlProviderConfig, query_parameters
-from exporter.contracts import Dropped, DropReason, MetricNumber, MetricsContext, MetricValue
+from exporter.contracts import EVERY_VENDOR, Dropped, DropReason, MetricNumber, MetricsContext, MetricValue, VendorRange
 from exporter.directory import load_directory
 from exporter.schemacheck import Finding, SchemaMissing, Status
 
@@ -43,16 +43,22 @@ Labels = tuple[tuple[str, str], ...]
 """The extra (label, value) pairs of one row."""
 
 
-def wrapped(query: str, *, vendor_range: tuple[int, int] | None = None) -> str:
-    """The statement a run sends: the user's query as a subquery, optionally restricted to a vendor-id range.
+def wrapped(query: str, *, vendor_range: VendorRange = EVERY_VENDOR) -> str:
+    """The statement a run sends: the user's query as a subquery, restricted to the shard's vendor ids.
 
-    `vendor_range` (low inclusive, high exclusive) is what a shard restricted by vendor ids would
-    pass, bound as `:vendor_id_low` / `:vendor_id_high`; without it every row of the query is read
-    (and the rows outside the run's vendors are left out in Python).
+    A bounded `vendor_range` (a shard that exports no platform values) adds
+    `q.vendor_id >= :vendor_id_low` and/or `q.vendor_id <= :vendor_id_high`, which the database can
+    push into the user's query and serve from an index on its vendor column; without it every row of
+    the query is read (and the rows outside the run's vendors are left out in Python).
     """
     statement = f"SELECT * FROM (\n{query}\n) AS q"
-    if vendor_range is not None:
-        statement += f" WHERE q.{VENDOR_COLUMN} >= :vendor_id_low AND q.{VENDOR_COLUMN} < :vendor_id_high"
+    bounds = []
+    if vendor_range.lo is not None:
+        bounds.append(f"q.{VENDOR_COLUMN} >= :vendor_id_low")
+    if vendor_range.hi is not None:
+        bounds.append(f"q.{VENDOR_COLUMN} <= :vendor_id_high")
+    if bounds:
+        statement += " WHERE " + " AND ".join(bounds)
     return statement
 
 
@@ -186,6 +192,8 @@ class SqlProvider:
         self.probe = _bound(f"{wrapped(self.query)} WHERE 1 = 0", self.used)
         self.factors = tuple(value.factor for value in spec.values)
         self.metric_keys = [value.key for value in spec.values]
+        # Positions of the values that have a platform value (`platform` other than `none`).
+        self.rolled = [i for i, value in enumerate(spec.values) if value.platform != "none"]
 
     @property
     def metrics_category(self) -> str:
@@ -251,7 +259,19 @@ class SqlProvider:
         """One statement; vendor values of `vendor_ids`, platform values rolled up over `members`."""
         if members is None:
             members = load_directory(db).members
-        result = db.execute(self.statement, self._params(context))
+        restricted = context.vendor_range.bounded and not (platform_ids and self.rolled)
+        if restricted:
+            # A vendor-only shard reads its own vendors' rows only; a run with platform values needs
+            # every member's rows, so it is never restricted.
+            bounds = context.vendor_range
+            params = self._params(context)
+            if bounds.lo is not None:
+                params["vendor_id_low"] = bounds.lo
+            if bounds.hi is not None:
+                params["vendor_id_high"] = bounds.hi
+            result = db.execute(_bound(wrapped(self.query, vendor_range=bounds), self.used), params)
+        else:
+            result = db.execute(self.statement, self._params(context))
         at = self._locate(list(result.keys()))
         rows = result.all()
         known = {vendor for ids in members.values() for vendor in ids}
@@ -295,7 +315,7 @@ class SqlProvider:
             if mine:
                 vendors[vendor] = self._values(mine, templates)
         platforms: dict[int, list[Any]] = {}
-        rolled = [i for i, spec in enumerate(specs) if spec.platform != "none"]
+        rolled = self.rolled
         for platform in platform_ids if rolled else ():
             gathered: dict[Labels, list[list[MetricNumber]]] = {}
             for vendor in members.get(platform, ()):

@@ -299,3 +299,56 @@ def test_a_reload_applies_a_changed_declaration_and_refuses_a_broken_one(writer:
         ]
     finally:
         exporter.stop()
+
+
+# --- shards -----------------------------------------------------------------------------------
+
+
+def _declared_reads(url: str, shard: str, providers: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(statement, parameters) of each statement the declared provider `extra` sends in one run of `shard`."""
+    exporter = make_exporter(url, providers=providers, collection={"shard": shard})
+    runtime = exporter.build(exporter.load_config())
+    declared = next(p for p in runtime.providers if p.name == "extra")
+    sent: list[tuple[str, Any]] = []
+    try:
+        assert runtime.runner.run(declared).ok  # the directory and the table reflection happen here
+        event.listen(
+            runtime.database.engine,
+            "before_cursor_execute",
+            lambda _c, _cur, statement, parameters, *_: sent.append((statement, parameters)),
+        )
+        assert runtime.runner.run(declared).ok
+    finally:
+        runtime.database.dispose()
+    return sent
+
+
+@pytest.mark.parametrize("platform", ["sum", "none"])
+def test_a_vendor_only_shard_reads_only_its_own_vendors_rows(writer: Engine, database_url: str, platform: str) -> None:
+    """Shard 1/2 sends the query bounded to its vendor ids and gets only those rows back; shard 0/2 reads
+    every row when it rolls platform values up (`sum`), and only its own when there are none (`none`)."""
+    rows = Rows(writer)
+    main = rows.platform("main")
+    vendors = [rows.vendor(f"V{n:02}") for n in range(8)]
+    for n, vendor in enumerate(vendors):
+        rows.link(vendor, main)
+        for _ in range(n + 1):
+            rows.order(vendor, 100)
+    providers = {"extra": sql("SELECT vendor_id, COUNT(*) AS n FROM orders GROUP BY vendor_id", platform=platform)}
+    ids = sorted(v["id"] for v in vendors)
+    cut = ids[len(ids) // 2]  # two ranges of equal vendor count (too few ids for the rounded cuts)
+    engine = create_engine(database_url)
+    try:
+        for shard, mine in (("1/2", [v for v in ids if v >= cut]), ("0/2", [v for v in ids if v < cut])):
+            sent = _declared_reads(database_url, shard, providers)
+            (statement, parameters), *others = [s for s in sent if "COUNT(*) AS n FROM orders" in s[0]]
+            assert not others  # one statement per run
+            bounded = shard == "1/2" or platform == "none"
+            assert ("WHERE q.vendor_id" in statement) == bounded, statement
+            # What that statement reads, run again with the same parameters on another connection.
+            with engine.connect() as connection:
+                raw = connection.exec_driver_sql(statement, parameters)
+                read = sorted(row[0] for row in raw)
+            assert read == (mine if bounded else ids)
+    finally:
+        engine.dispose()
