@@ -11,7 +11,8 @@ HTTP server. It prints, from /proc/self/status:
    the allocator, which trim hands back;
 4. a second round through the scheduler (old snapshots still served): its peak, the RSS after it,
    and after `malloc_trim(0)`;
-5. each provider run again on its own (a third round, old snapshots still held, as in a steady
+5. one directory read (what the runner keeps of it), as tracemalloc counts it;
+6. each provider run again on its own (a third round, old snapshots still held, as in a steady
    state): the peak above the resident set before it (`VmHWM` reset through /proc/self/clear_refs,
    the heap trimmed before each run), and with `--tracemalloc` the Python allocations' peak too.
 
@@ -25,6 +26,8 @@ import argparse
 import ctypes
 import gc
 import os
+import sys
+import tempfile
 import time
 import tracemalloc
 from pathlib import Path
@@ -35,6 +38,7 @@ from sqlalchemy.engine import make_url
 from bench.datasets import DEFAULT_POSTGRES_ADMIN, POSTGRES_ADMIN_ENV
 from exporter.app import Exporter
 from exporter.config import parse_config
+from exporter.directory import load_directory
 from exporter.exposition import Encoded, Format
 from exporter.store import SnapshotStore
 
@@ -72,6 +76,37 @@ def trim() -> bool:
         except OSError:
             return False
     return bool(_LIBC.malloc_trim(0))
+
+
+def pymalloc() -> dict[str, int]:
+    """CPython's small-object allocator (`sys._debugmallocstats`): arenas, blocks in use, free blocks."""
+    wanted = {
+        "# arenas allocated current": "arenas",
+        "# arenas highwater mark": "arenas_highwater",
+        "# bytes in allocated blocks": "allocated",
+        "# bytes in available blocks": "available",
+    }
+    values: dict[str, int] = {}
+    with tempfile.TemporaryFile() as capture:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        os.dup2(capture.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        capture.seek(0)
+        lines = capture.read().decode(errors="replace").splitlines()
+    for line in lines:
+        key, _, rest = line.partition("=")
+        if key.strip() in wanted and wanted[key.strip()] not in values:
+            values[wanted[key.strip()]] = int(rest.strip().replace(",", ""))
+        elif "bytes/arena" in key:
+            values["arena_size"] = int(key.split("*")[1].split()[0])
+        elif "unused pools *" in key:
+            values["unused_pools"] = int(rest.strip().replace(",", ""))
+    return values
 
 
 def held_bytes(store: SnapshotStore) -> dict[str, int]:
@@ -170,6 +205,15 @@ def main(argv: list[str] | None = None) -> int:
             f"→ freed but retained {_mib(collected['VmRSS'] - after_trim['VmRSS'])}",
             flush=True,
         )
+        small = pymalloc()
+        arena_bytes = small.get("arenas", 0) * small.get("arena_size", 0)
+        print(
+            f"  pymalloc (objects ≤ 512 B): {small.get('arenas', 0):,} arenas = {_mib(arena_bytes)} "
+            f"(high-water {small.get('arenas_highwater', 0):,}), in use {_mib(small.get('allocated', 0))}, "
+            f"free blocks in used pools {_mib(small.get('available', 0))}, "
+            f"unused pools {_mib(small.get('unused_pools', 0))}",
+            flush=True,
+        )
         rest = after_trim["VmRSS"] - base["VmRSS"] - held["plain"] - held["deflated"]
         print(
             f"  RSS after trim − base − held bytes = {_mib(rest)} ({rest / max(series, 1):.1f} B/series): "
@@ -200,6 +244,21 @@ def main(argv: list[str] | None = None) -> int:
             f"{_mib(again_trimmed['VmRSS'])} → freed but retained {_mib(again['VmRSS'] - again_trimmed['VmRSS'])}",
             flush=True,
         )
+        # One directory as the runner keeps it (it holds the last read, and the info metrics' one).
+        with runtime.database.session() as db:
+            tracemalloc.start()
+            directory = load_directory(db)
+            size = tracemalloc.get_traced_memory()[0]
+            tracemalloc.stop()
+        small = pymalloc()
+        print(
+            f"  pymalloc after it: {small.get('arenas', 0):,} arenas "
+            f"= {_mib(small.get('arenas', 0) * small.get('arena_size', 0))}, in use {_mib(small.get('allocated', 0))}, "
+            f"free blocks in used pools {_mib(small.get('available', 0))}",
+            flush=True,
+        )
+        print(f"one directory read, kept: {_mib(size)} of Python allocations (tracemalloc)", flush=True)
+        del directory
         if args.no_providers:
             return 0
         if not reset_peak():
