@@ -20,10 +20,9 @@ from exporter.app import Exporter
 from exporter.config import parse_config
 from exporter.errors import FailureReason
 from exporter.selfmetrics import SelfMetrics
-from tests.support.builders import NOW, Rows
+from tests.support.builders import NOW, Rows, populate
 from tests.support.exporting import Exposition, FixedClock, collect, make_exporter
 from tests.support.processes import run_cli
-from tests.unit.test_statement_count import populate
 
 CLEAN_ENV = {k: v for k, v in os.environ.items() if not k.startswith("COMMERCE_")}
 

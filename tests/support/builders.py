@@ -269,3 +269,104 @@ class Rows:
             created_at=created_at or self.ago(days=40),
             **extra,
         )
+
+
+def populate(engine: Engine, vendors: int) -> None:
+    """Two platforms; every vendor has a link and a row in each per-vendor table."""
+    rows = Rows(engine)
+    main, second = rows.platform("main"), rows.platform("second")
+    made = rows.bulk(
+        "vendors",
+        [
+            {
+                "vendor_code": f"V{i:05d}",
+                "name": f"Vendor {i}",
+                "is_active": True,
+                "is_verified": i % 2 == 0,
+                "created_at": rows.ago(days=10),
+            }
+            for i in range(vendors)
+        ],
+    )
+    rows.bulk(
+        "vendor_platforms",
+        [{"vendor_id": v["id"], "platform_id": main["id"], "is_active": True} for v in made]
+        + [{"vendor_id": v["id"], "platform_id": second["id"], "is_active": True} for v in made[::3]],
+    )
+    user = rows.user()
+    rows.bulk(
+        "vendor_users",
+        [
+            {
+                "vendor_id": v["id"],
+                "user_id": user["id"],
+                "role": "staff",
+                "is_active": True,
+                "created_at": rows.ago(days=1),
+            }
+            for v in made
+        ],
+    )
+    rows.bulk(
+        "customers",
+        [
+            {"vendor_id": v["id"], "email": "c@example.com", "is_active": True, "created_at": rows.ago(days=1)}
+            for v in made
+        ],
+    )
+    rows.bulk(
+        "orders",
+        [
+            {
+                "vendor_id": v["id"],
+                "order_number": "O1",
+                "channel": "web",
+                "status": "delivered",
+                "currency": "EUR",
+                "total_amount_cents": 100,
+                "created_at": rows.ago(days=1),
+            }
+            for v in made
+        ],
+    )
+    products = rows.bulk(
+        "products",
+        [
+            {
+                "vendor_id": v["id"],
+                "currency": "EUR",
+                "is_active": True,
+                "is_featured": False,
+                "created_at": rows.ago(days=1),
+            }
+            for v in made
+        ],
+    )
+    rows.bulk(
+        "inventory",
+        [
+            {
+                "product_id": p["id"],
+                "vendor_id": p["vendor_id"],
+                "warehouse": "W",
+                "bin_location": "B",
+                "quantity": 3,
+                "reserved_quantity": 1,
+            }
+            for p in products
+        ],
+    )
+    rows.bulk(
+        "marketplace_import_jobs",
+        [
+            {
+                "vendor_id": v["id"],
+                "marketplace": "m",
+                "status": "completed",
+                "imported_count": 1,
+                "error_count": 0,
+                "created_at": rows.ago(days=1),
+            }
+            for v in made
+        ],
+    )
